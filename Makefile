@@ -1,0 +1,53 @@
+# DockerPanel: `make run` serves the panel, `make test` checks everything on a real engine.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup engine browsers lint pytest clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.requirements: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.requirements-dev: requirements-dev.txt requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.requirements node_modules/.package-lock.json
+	bash scripts/vendor.sh
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py migrate --noinput --verbosity 0
+
+run: setup
+	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) dockerpanel.asgi:application
+
+engine:
+	bash scripts/engine.sh
+
+browsers:
+	@command -v chromium >/dev/null 2>&1 || bash scripts/apt.sh chromium
+
+lint: $(VENV)/.requirements-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py check --fail-level WARNING
+	$(PY) manage.py makemigrations --check --dry-run
+
+pytest: $(VENV)/.requirements-dev
+	$(VENV)/bin/pytest
+
+test: setup $(VENV)/.requirements-dev engine browsers lint pytest
+
+clean:
+	rm -rf staticfiles static/vendor

@@ -1,0 +1,59 @@
+"""Websocket consumers. Each checks login and role before it starts anything.
+
+Under ASGI a close before accept is a bare 403 at the handshake that a page cannot explain, so a
+refused socket is accepted and closed at once with 4401 (not logged in) or 4403 (no such role).
+"""
+
+from __future__ import annotations
+
+import json
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from containers.roles import has_role
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+EVENTS_GROUP = "engine-events"
+
+
+class PanelConsumer(AsyncWebsocketConsumer):
+    """Base: subclasses name the role they need and implement `start()`."""
+
+    role = "viewer"
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+            return
+        if not await database_sync_to_async(has_role)(user, self.role):
+            await self.refuse(CLOSE_FORBIDDEN)
+            return
+        await self.start()
+
+    async def refuse(self, code: int) -> None:
+        self.refused = True
+        await self.accept()
+        await self.close(code=code)
+
+    async def start(self) -> None:
+        await self.accept()
+
+
+class EventsConsumer(PanelConsumer):
+    """Live updates: relays the small "changed" messages published to the events group."""
+
+    async def start(self) -> None:
+        await self.channel_layer.group_add(EVENTS_GROUP, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(EVENTS_GROUP, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        pass  # the client has nothing to say on this socket
+
+    async def engine_event(self, message: dict) -> None:
+        await self.send(text_data=json.dumps(message["event"]))

@@ -1,0 +1,143 @@
+"""The one seam to the Docker engine: every Docker SDK call lives here and returns plain data.
+
+Errors leave this module as EngineError (or a subclass) with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+import docker
+import docker.errors
+import requests.exceptions
+from django.conf import settings
+
+
+class EngineError(Exception):
+    """An engine call failed; str() is a message for the user."""
+
+
+class EngineUnavailable(EngineError):
+    """The engine cannot be reached at all."""
+
+    def __init__(self, address: str, detail: str):
+        self.address = address
+        self.detail = detail
+        super().__init__(f"The Docker engine at {address} cannot be reached: {detail}")
+
+
+class NotFound(EngineError):
+    pass
+
+
+class Conflict(EngineError):
+    pass
+
+
+_lock = threading.Lock()
+_clients: dict[str, docker.DockerClient] = {}
+
+
+def address() -> str:
+    """The engine address the panel uses, as the docker CLI would name it."""
+    return settings.DOCKER_HOST or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def client() -> docker.DockerClient:
+    """A client for the configured engine, made on first use with API version negotiation.
+
+    A failed connection is not cached, so the panel recovers by itself when the engine comes back.
+    """
+    base_url = address()
+    with _lock:
+        cached = _clients.get(base_url)
+    if cached is not None:
+        return cached
+    try:
+        made = docker.DockerClient(base_url=base_url, version="auto", timeout=settings.DOCKER_TIMEOUT)
+    except docker.errors.DockerException as e:
+        raise EngineUnavailable(base_url, _reason(e)) from e
+    with _lock:
+        return _clients.setdefault(base_url, made)
+
+
+def forget_clients() -> None:
+    """Drop cached clients (after the engine address changes)."""
+    with _lock:
+        for c in _clients.values():
+            c.close()
+        _clients.clear()
+
+
+def _reason(e: Exception) -> str:
+    text = str(e)
+    if "Permission denied" in text:
+        return f"permission denied on the engine socket ({text})"
+    if "No such file or directory" in text or "FileNotFoundError" in text:
+        return f"no engine socket there; is the Docker daemon running? ({text})"
+    if "Connection refused" in text:
+        return f"connection refused; is the Docker daemon running? ({text})"
+    return text
+
+
+def translate(e: Exception, what: str = "") -> EngineError:
+    """Turn an SDK or transport exception into an EngineError with a readable message."""
+    if isinstance(e, EngineError):
+        return e
+    prefix = f"{what}: " if what else ""
+    if isinstance(e, docker.errors.NotFound):
+        return NotFound(prefix + _explanation(e))
+    if isinstance(e, docker.errors.APIError):
+        if e.status_code == 409:
+            return Conflict(prefix + _explanation(e))
+        return EngineError(prefix + _explanation(e))
+    if isinstance(e, (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError, PermissionError)):
+        forget_clients()
+        return EngineUnavailable(address(), _reason(e))
+    if isinstance(e, requests.exceptions.Timeout):
+        return EngineError(prefix + "the engine did not answer in time")
+    if isinstance(e, docker.errors.DockerException):
+        return EngineError(prefix + str(e))
+    raise e
+
+
+def _explanation(e: docker.errors.APIError) -> str:
+    text = e.explanation if isinstance(e.explanation, str) else str(e)
+    return text or str(e)
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    version: str
+    api_version: str
+    os: str
+    containers: int
+    running: int
+    images: int
+
+
+def info() -> EngineInfo:
+    try:
+        c = client()
+        v = c.version()
+        i = c.info()
+    except Exception as e:
+        raise translate(e) from e
+    return EngineInfo(
+        version=v.get("Version", ""),
+        api_version=v.get("ApiVersion", ""),
+        os=i.get("OperatingSystem", ""),
+        containers=i.get("Containers", 0),
+        running=i.get("ContainersRunning", 0),
+        images=i.get("Images", 0),
+    )
+
+
+def ping() -> str:
+    """The engine's version; raises EngineUnavailable when it cannot be reached."""
+    try:
+        return client().version()["Version"]
+    except Exception as e:
+        raise translate(e) from e

@@ -1,0 +1,40 @@
+"""First-run redirect to /setup/, and engine outages rendered as a notice instead of a 500."""
+
+from django.contrib.auth import get_user_model
+from django.shortcuts import redirect, render
+
+from containers import engine
+
+OPEN_PREFIXES = ("/setup/", "/static/", "/healthz")
+
+
+class FirstRunMiddleware:
+    """While no user exists, every page leads to /setup/ to create the first administrator."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (
+            not request.user.is_authenticated
+            and not request.path.startswith(OPEN_PREFIXES)
+            and not get_user_model().objects.exists()
+        ):
+            return redirect("setup")
+        return self.get_response(request)
+
+
+class EngineErrorMiddleware:
+    """An unreachable engine becomes a styled 503 page naming the address and what to do."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, engine.EngineUnavailable):
+            template = "_engine_down.html" if request.headers.get("HX-Request") else "engine_down.html"
+            return render(request, template, {"error": exception}, status=503)
+        return None

@@ -1,0 +1,58 @@
+"""First run, health check and the dashboard."""
+
+from django.contrib.auth import get_user_model, login
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from containers import audit, engine
+from containers.roles import role_required
+
+
+@login_not_required
+@never_cache
+def setup(request: HttpRequest) -> HttpResponse:
+    """Create the first administrator; gone (404) once any user exists."""
+    if get_user_model().objects.exists():
+        raise Http404("Setup is done")
+    form = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = form.save(commit=False)
+            user.is_staff = True
+            user.is_superuser = True
+            user.save()
+            user.groups.add(Group.objects.get(name="admin"))
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        audit.record(request, "user.setup", target_name=user.username, params={"role": "admin"})
+        return redirect("dashboard")
+    return render(request, "setup.html", {"form": form})
+
+
+@login_not_required
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    body: dict = {}
+    healthy = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        body["database"] = "ok"
+    except Exception as e:
+        body["database"] = f"error: {e}"
+        healthy = False
+    try:
+        body["engine"] = {"ok": True, "version": engine.ping(), "address": engine.address()}
+    except engine.EngineError as e:
+        body["engine"] = {"ok": False, "error": str(e), "address": engine.address()}
+        healthy = False
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+@role_required("viewer")
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard.html", {"info": engine.info(), "address": engine.address()})

@@ -1,0 +1,189 @@
+"""Shared fixtures: named users, a real Docker engine, labelled test objects and their clean-up."""
+
+from __future__ import annotations
+
+import uuid
+
+import docker
+import pytest
+from django.contrib.auth.models import Group, User
+
+from containers import engine
+
+TEST_LABEL = "dockerpanel.test"
+BUSYBOX = "dockerpanel-test/busybox:latest"
+DEBIAN = "debian:bookworm"
+# Images a test tags or pulls are named under this repository prefix so clean-up finds them.
+TEMP_IMAGE_PREFIX = "dockerpanel-test-tmp/"
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(scope="session")
+def dk():
+    """The test's own Docker SDK client, for arranging and checking engine state."""
+    client = docker.from_env(version="auto")
+    yield client
+    client.close()
+
+
+def remove_test_objects(client) -> None:
+    for c in client.containers.list(all=True, sparse=True, filters={"label": TEST_LABEL}):
+        try:
+            c.remove(force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+    for image in client.images.list():
+        for tag in image.tags:
+            if tag.startswith(TEMP_IMAGE_PREFIX) or tag.startswith(f"127.0.0.1:5000/{TEMP_IMAGE_PREFIX}"):
+                try:
+                    client.images.remove(tag, force=True)
+                except docker.errors.APIError:
+                    pass
+    for net in client.networks.list(filters={"label": TEST_LABEL}):
+        net.remove()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_engine_at_end(request):
+    """Remove every labelled container, temp image and network after the run, failures included."""
+    yield
+    client = docker.from_env(version="auto")
+    try:
+        remove_test_objects(client)
+    finally:
+        client.close()
+
+
+def unique(prefix: str = "dp-test") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def make_container(dk):
+    """Create a labelled container on the real engine: make_container(command=..., start=True, **kw)."""
+
+    def make(image: str = BUSYBOX, command="sleep 3600", start: bool = True, name: str | None = None, **kw):
+        labels = {TEST_LABEL: "1", **kw.pop("labels", {})}
+        c = dk.containers.create(image, command, name=name or unique(), labels=labels, **kw)
+        if start:
+            c.start()
+        c.reload()
+        return c
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_engine_client():
+    """Each test starts with no cached engine client (some tests point DOCKER_HOST elsewhere)."""
+    engine.forget_clients()
+    yield
+    engine.forget_clients()
+
+
+def make_user(username: str, role: str | None) -> User:
+    user = User.objects.create_user(username, f"{username}@example.test", PASSWORD)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def admin_user(db):
+    user = make_user("admin", "admin")
+    user.is_superuser = user.is_staff = True
+    user.save()
+    return user
+
+
+@pytest.fixture
+def operator_user(db):
+    return make_user("operator", "operator")
+
+
+@pytest.fixture
+def viewer_user(db):
+    return make_user("viewer", "viewer")
+
+
+@pytest.fixture
+def outsider_user(db):
+    """Logged in, but holds no role."""
+    return make_user("outsider", None)
+
+
+def _client_for(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    return _client_for(client, admin_user)
+
+
+@pytest.fixture
+def operator_client(client, operator_user):
+    return _client_for(client, operator_user)
+
+
+@pytest.fixture
+def viewer_client(client, viewer_user):
+    return _client_for(client, viewer_user)
+
+
+@pytest.fixture
+def outsider_client(client, outsider_user):
+    return _client_for(client, outsider_user)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (browser downloads do not work here)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.live import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    yield pg
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def panel():
+    """A panel served by daphne with users admin/operator/viewer (password PASSWORD)."""
+    from tests.live import PanelServer
+
+    server = PanelServer().start()
+    for name in ("admin", "operator", "viewer"):
+        server.add_user(name, PASSWORD, name)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_panel():
+    """A panel with an empty database (first run)."""
+    from tests.live import PanelServer
+
+    server = PanelServer().start()
+    yield server
+    server.stop()
+
+
+def login(page, panel, username: str) -> None:
+    page.goto(panel.url + "/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
