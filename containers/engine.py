@@ -6,6 +6,7 @@ Errors leave this module as EngineError (or a subclass) with a message a person 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from dataclasses import dataclass
 
@@ -34,6 +35,16 @@ class NotFound(EngineError):
 
 class Conflict(EngineError):
     pass
+
+
+class Ambiguous(EngineError):
+    """A short ID prefix matches several containers."""
+
+    def __init__(self, ref: str, matches: list[tuple[str, str]]):
+        self.ref = ref
+        self.matches = matches  # (short id, name)
+        listed = ", ".join(f"{cid} ({name})" for cid, name in matches)
+        super().__init__(f"'{ref}' matches {len(matches)} containers: {listed}. Give more characters of the ID.")
 
 
 _lock = threading.Lock()
@@ -141,3 +152,65 @@ def ping() -> str:
         return client().version()["Version"]
     except Exception as e:
         raise translate(e) from e
+
+
+# === containers: naming and resolution ===
+
+MIN_PREFIX = 3
+_REF_CHARS = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class ContainerRef:
+    id: str
+    name: str
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+
+def resolve_container(ref: str) -> ContainerRef:
+    """Find a container as the CLI does: full ID, then exact name, then a unique ID prefix (3+ chars).
+
+    Raises NotFound (naming the ref) or Ambiguous (listing the matches).
+    """
+    ref = (ref or "").strip()
+    if not ref or not _REF_CHARS.match(ref):
+        raise NotFound(f"No such container: '{ref}' is not a valid container name or ID")
+    try:
+        rows = client().api.containers(all=True)
+    except Exception as e:
+        raise translate(e) from e
+    return match_container(rows, ref)
+
+
+def match_container(rows: list[dict], ref: str) -> ContainerRef:
+    """The resolution rules of resolve_container over rows of /containers/json."""
+    wanted = ref.strip().lstrip("/")
+    by_id = [r for r in rows if r["Id"] == wanted]
+    if by_id:
+        return _ref_of(by_id[0])
+    by_name = [r for r in rows if any(n.lstrip("/") == wanted for n in r.get("Names") or [])]
+    if by_name:
+        return _ref_of(by_name[0])
+    if len(wanted) >= MIN_PREFIX and re.fullmatch(r"[0-9a-f]+", wanted):
+        by_prefix = [r for r in rows if r["Id"].startswith(wanted)]
+        if len(by_prefix) == 1:
+            return _ref_of(by_prefix[0])
+        if len(by_prefix) > 1:
+            raise Ambiguous(wanted, [(r["Id"][:12], _name_of(r)) for r in by_prefix])
+    hint = " (an ID prefix needs at least 3 characters)" if len(wanted) < MIN_PREFIX else ""
+    raise NotFound(f"No such container: {wanted}{hint}")
+
+
+def _name_of(row: dict) -> str:
+    names = row.get("Names") or []
+    return names[0].lstrip("/") if names else row["Id"][:12]
+
+
+def _ref_of(row: dict) -> ContainerRef:
+    return ContainerRef(id=row["Id"], name=_name_of(row))
+
+
+# === end containers: naming and resolution ===

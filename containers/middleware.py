@@ -1,4 +1,4 @@
-"""First-run redirect to /setup/, and engine outages rendered as a notice instead of a 500."""
+"""First-run redirect to /setup/; engine outages and ambiguous IDs rendered as pages, not 500s."""
 
 from django.contrib.auth import get_user_model
 from django.shortcuts import redirect, render
@@ -37,4 +37,6 @@ class EngineErrorMiddleware:
         if isinstance(exception, engine.EngineUnavailable):
             template = "_engine_down.html" if request.headers.get("HX-Request") else "engine_down.html"
             return render(request, template, {"error": exception}, status=503)
+        if isinstance(exception, engine.Ambiguous):
+            return render(request, "ambiguous.html", {"error": exception}, status=400)
         return None

@@ -7,3 +7,15 @@ from containers import consumers
 websocket_urlpatterns = [
     path("ws/events/", consumers.EventsConsumer.as_asgi()),
 ]
+
+# === terminal (issue 4): ws/containers/<ref>/exec/, ws/containers/<ref>/attach/ ===
+# === end terminal ===
+
+# === containers and images (issue 3): pull progress ===
+# === end containers and images ===
+
+# === run form and demos (issue 5): deploy progress ===
+# === end run form and demos ===
+
+# === logs and stats (issue 7) ===
+# === end logs and stats ===

@@ -11,10 +11,15 @@ from django.contrib.auth.models import Group, User
 from containers import engine
 
 TEST_LABEL = "dockerpanel.test"
+# Several test runs may share one engine (developers' worktrees): each run cleans only its own.
+RUN_ID = uuid.uuid4().hex[:8]
+RUN_LABEL = "dockerpanel.test.run"
 BUSYBOX = "dockerpanel-test/busybox:latest"
 DEBIAN = "debian:bookworm"
-# Images a test tags or pulls are named under this repository prefix so clean-up finds them.
-TEMP_IMAGE_PREFIX = "dockerpanel-test-tmp/"
+# Containers a test names, and images it tags or pulls, start with these so clean-up finds them
+# even when the panel (not the test) created them without the labels.
+NAME_PREFIX = f"dp-test-{RUN_ID}"
+TEMP_IMAGE_PREFIX = f"dockerpanel-test-tmp/r{RUN_ID}-"
 PASSWORD = "correct-horse-battery-staple"
 
 
@@ -27,7 +32,11 @@ def dk():
 
 
 def remove_test_objects(client) -> None:
-    for c in client.containers.list(all=True, sparse=True, filters={"label": TEST_LABEL}):
+    """Remove this run's containers, temporary images and networks."""
+    mine = {c.id: c for c in client.containers.list(all=True, sparse=True, filters={"label": f"{RUN_LABEL}={RUN_ID}"})}
+    for c in client.containers.list(all=True, sparse=True, filters={"name": NAME_PREFIX}):
+        mine.setdefault(c.id, c)
+    for c in mine.values():
         try:
             c.remove(force=True, v=True)
         except docker.errors.NotFound:
@@ -39,7 +48,7 @@ def remove_test_objects(client) -> None:
                     client.images.remove(tag, force=True)
                 except docker.errors.APIError:
                     pass
-    for net in client.networks.list(filters={"label": TEST_LABEL}):
+    for net in client.networks.list(filters={"label": f"{RUN_LABEL}={RUN_ID}"}):
         net.remove()
 
 
@@ -54,8 +63,9 @@ def _clean_engine_at_end(request):
         client.close()
 
 
-def unique(prefix: str = "dp-test") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+def unique(what: str = "c") -> str:
+    """A name no other test or run uses, which this run's clean-up will find."""
+    return f"{NAME_PREFIX}-{what}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture
@@ -63,7 +73,7 @@ def make_container(dk):
     """Create a labelled container on the real engine: make_container(command=..., start=True, **kw)."""
 
     def make(image: str = BUSYBOX, command="sleep 3600", start: bool = True, name: str | None = None, **kw):
-        labels = {TEST_LABEL: "1", **kw.pop("labels", {})}
+        labels = {TEST_LABEL: "1", RUN_LABEL: RUN_ID, **kw.pop("labels", {})}
         c = dk.containers.create(image, command, name=name or unique(), labels=labels, **kw)
         if start:
             c.start()

@@ -1,0 +1,19 @@
+"""One access helper per resource: resolve what a URL or form names, or answer 404/400."""
+
+from __future__ import annotations
+
+from django.http import Http404
+
+from containers import engine
+
+
+def get_container_or_404(ref: str) -> engine.ContainerRef:
+    """A container by name, full ID or unique ID prefix (3+ characters), as the CLI resolves it.
+
+    Unknown: 404 naming the ref. Ambiguous: engine.Ambiguous, which the middleware shows as a 400
+    listing the matches.
+    """
+    try:
+        return engine.resolve_container(ref)
+    except engine.NotFound as e:
+        raise Http404(str(e))
