@@ -214,3 +214,89 @@ def _ref_of(row: dict) -> ContainerRef:
 
 
 # === end containers: naming and resolution ===
+
+
+# === images: references and pulling ===
+
+# The grammar of distribution/reference, simplified: [registry[:port]/]path[:tag][@digest].
+_REFERENCE = re.compile(
+    r"^(?:(?P<registry>(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9-]+)*(?::[0-9]+)?|\[[0-9a-fA-F:]+\](?::[0-9]+)?)/)?"
+    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
+    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
+)
+
+
+@dataclass(frozen=True)
+class ImageReference:
+    repository: str  # with the registry, if any: "127.0.0.1:5000/team/app"
+    tag: str  # "latest" when none was given
+    digest: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.repository}@{self.digest}" if self.digest else f"{self.repository}:{self.tag}"
+
+
+def parse_image_reference(text: str) -> ImageReference:
+    """`name[:tag]` as `docker pull` takes it (default tag latest). ValueError says what is wrong."""
+    text = (text or "").strip()
+    if not text:
+        raise ValueError("Give an image name, such as debian:bookworm")
+    if any(ch.isspace() for ch in text):
+        raise ValueError(f"'{text}' is not a valid image reference: it contains spaces")
+    m = _REFERENCE.match(text)
+    if not m or len(text) > 255:
+        name = text.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+        hint = " (repository names must be lowercase)" if name != name.lower() else ""
+        raise ValueError(f"'{text}' is not a valid image reference{hint}; use name[:tag], e.g. debian:bookworm")
+    repository = f"{m['registry']}/{m['path']}" if m["registry"] else m["path"]
+    return ImageReference(repository=repository, tag=m["tag"] or "latest", digest=m["digest"] or "")
+
+
+def image_exists(reference: str) -> bool:
+    try:
+        client().api.inspect_image(reference)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+    except Exception as e:
+        raise translate(e) from e
+
+
+def pull(ref: ImageReference):
+    """Pull an image, yielding the engine's progress events as plain dicts, like the CLI shows them.
+
+    Each event has "id" (layer, may be empty), "status", and "current"/"total" bytes when known.
+    Raises EngineError with the registry's message if the pull fails (unknown image, no registry).
+    """
+    tag_or_digest = ref.digest or ref.tag
+    try:
+        stream = client().api.pull(ref.repository, tag=tag_or_digest, stream=True, decode=True)
+        for event in stream:
+            if "error" in event:
+                raise EngineError(_pull_error(ref, event.get("error", "")))
+            detail = event.get("progressDetail") or {}
+            yield {
+                "id": event.get("id", ""),
+                "status": event.get("status", ""),
+                "current": detail.get("current"),
+                "total": detail.get("total"),
+            }
+    except EngineError:
+        raise
+    except docker.errors.APIError as e:
+        raise EngineError(_pull_error(ref, _explanation(e))) from e
+    except Exception as e:
+        raise translate(e, f"pull {ref}") from e
+
+
+def _pull_error(ref: ImageReference, text: str) -> str:
+    lowered = text.lower()
+    if "not found" in lowered or "manifest unknown" in lowered or "does not exist" in lowered:
+        return f"Image {ref} was not found in its registry: {text}"
+    if "dial tcp" in lowered or "no such host" in lowered or "connection refused" in lowered or "timeout" in lowered:
+        return f"The registry for {ref} cannot be reached: {text}"
+    return f"Pulling {ref} failed: {text}"
+
+
+# === end images: references and pulling ===
