@@ -18,10 +18,18 @@ CLOSE_FORBIDDEN = 4403
 EVENTS_GROUP = "engine-events"
 
 
+def user_group(user_id: int) -> str:
+    """Every socket of a user joins this group, so deactivating the user can close them all."""
+    return f"user-{user_id}"
+
+
 class PanelConsumer(AsyncWebsocketConsumer):
-    """Base: subclasses name the role they need and implement `start()`."""
+    """Base: subclasses name the role they need, implement `start()` (which must accept) and, if
+    they hold resources, `disconnect()` calling `await super().disconnect(code)`."""
 
     role = "viewer"
+    refused = False
+    user_group_name = ""
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -31,6 +39,8 @@ class PanelConsumer(AsyncWebsocketConsumer):
         if not await database_sync_to_async(has_role)(user, self.role):
             await self.refuse(CLOSE_FORBIDDEN)
             return
+        self.user_group_name = user_group(user.pk)
+        await self.channel_layer.group_add(self.user_group_name, self.channel_name)
         await self.start()
 
     async def refuse(self, code: int) -> None:
@@ -40,6 +50,14 @@ class PanelConsumer(AsyncWebsocketConsumer):
 
     async def start(self) -> None:
         await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.user_group_name:
+            await self.channel_layer.group_discard(self.user_group_name, self.channel_name)
+
+    async def user_revoked(self, message: dict) -> None:
+        """The user was deactivated or lost the role: close with 4401/4403 as at connect."""
+        await self.close(code=message.get("code", CLOSE_UNAUTHENTICATED))
 
 
 class EventsConsumer(PanelConsumer):
@@ -51,6 +69,7 @@ class EventsConsumer(PanelConsumer):
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(EVENTS_GROUP, self.channel_name)
+        await super().disconnect(code)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         pass  # the client has nothing to say on this socket

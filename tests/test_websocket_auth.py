@@ -3,32 +3,12 @@
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.auth.models import User
 
 from dockerpanel.asgi import application
-from tests.conftest import make_user
+from tests.websockets import communicator, session_cookie_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@database_sync_to_async
-def session_cookie_for(username: str, role: str | None) -> str:
-    user = make_user(username, role)
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
-
-
-def communicator(path: str, cookie: str | None = None) -> WebsocketCommunicator:
-    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
-    if cookie:
-        headers.append((b"cookie", cookie.encode()))
-    return WebsocketCommunicator(application, path, headers=headers)
 
 
 async def test_it_closes_an_anonymous_socket_with_4401():
@@ -66,4 +46,19 @@ async def test_it_refuses_a_foreign_origin():
     ws = WebsocketCommunicator(application, "/ws/events/", headers=[(b"origin", b"http://evil.example")])
     connected, _ = await ws.connect()
     assert not connected
+    await ws.disconnect()
+
+
+async def test_it_closes_the_sockets_of_a_revoked_user():
+    from channels.layers import get_channel_layer
+
+    from containers.consumers import user_group
+
+    cookie = await session_cookie_for("viewer", "viewer")
+    ws = communicator("/ws/events/", cookie)
+    connected, _ = await ws.connect()
+    assert connected
+    user_id = await database_sync_to_async(lambda: User.objects.get(username="viewer").pk)()
+    await get_channel_layer().group_send(user_group(user_id), {"type": "user.revoked", "code": 4401})
+    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
     await ws.disconnect()
