@@ -14,6 +14,14 @@ class ContainersConfig(AppConfig):
         post_migrate.connect(ensure_groups, sender=self)
         post_save.connect(announce_audit_entry, sender="containers.AuditEntry")
 
+        from axes.signals import user_locked_out
+        from django.contrib.auth.signals import user_login_failed
+
+        from containers.accounts import record_failed_login, record_lockout
+
+        user_login_failed.connect(record_failed_login, dispatch_uid="audit-login-failed")
+        user_locked_out.connect(record_lockout, dispatch_uid="audit-locked-out")
+
 
 def announce_audit_entry(sender, instance, created: bool, **kwargs) -> None:
     """A toast for every open page once the entry is stored ("alice stopped web")."""

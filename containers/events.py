@@ -275,7 +275,7 @@ SENTENCES = {
     "user.password_reset": "{user} reset the password of {target}",
 }
 # Entries that are no news for the rest of the team.
-QUIET_AUDIT = {"permission.denied", "user.password", "user.setup", "user.locked_out"}
+QUIET_AUDIT = {"permission.denied", "user.password", "user.setup", "login.failed", "login.locked_out"}
 
 
 def past(verb: str) -> str:
