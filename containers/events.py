@@ -149,7 +149,9 @@ class Listener:
 
     async def run(self) -> None:
         layer = get_channel_layer()
-        failures = 0
+        failures = 0  # failed attempts to open the stream in a row
+        broken = False  # a stream ended or failed: the next one that opens is a reconnect
+        down = False  # "unreachable" was published
         while not self.stopped:
             if self.lease and not self.lease.held:
                 await self.lease.acquire()
@@ -162,15 +164,16 @@ class Listener:
             while (item := await queue.get()) is not _END:
                 if isinstance(item, engine.EventStream):
                     self.stream = item
-                    if failures:
-                        log.info("engine events: reconnected after %d failures", failures)
+                    if broken:
+                        # Pages refresh: what happened beyond the engine's event buffer is not replayed.
+                        log.info("engine events: reconnected")
                         await self.publish(layer, {"type": "engine", "action": "reconnected"})
-                    failures = 0
+                    failures, broken, down = 0, False, False
                 elif isinstance(item, engine.EngineError):
-                    if failures == 0:
+                    if not down:
                         log.warning("engine events: %s", item)
                         await self.publish(layer, {"type": "engine", "action": "unreachable", "error": str(item)})
-                    failures += 1
+                    failures, down = failures + 1, True
                 elif self.lease and not self.lease.held:
                     self.close_stream()  # another process leads now: it publishes this event
                 elif self.cursor.is_new(item):
@@ -180,10 +183,9 @@ class Listener:
             self.stream = None
             if self.stopped or (self.lease and not self.lease.held):
                 continue
-            if failures:
+            broken = True
+            if failures:  # after a stream that ended, try again at once; then back off
                 await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS)) - 1])
-            else:
-                failures = 1  # the stream ended: the engine went away; reconnect at once
 
     def _follow(self, since: str, queue: asyncio.Queue) -> None:
         """In a daemon thread: open the stream and hand every event to the loop."""

@@ -200,3 +200,67 @@ def test_it_serves_the_dashboard_counters_as_a_fragment_that_refreshes_on_change
 
 def test_it_leaves_live_js_out_for_anonymous_visitors(client, admin_user):
     assert "js/live." not in client.get("/accounts/login/").content.decode()
+
+
+class EngineProxy:
+    """Stands between the panel and the engine's socket, so a test can take the engine away and back
+    (as an engine restart does) without touching the engine other tests share."""
+
+    def __init__(self, path: str, target: str):
+        self.path, self.target = path, target
+        self.server = None
+        self.writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_unix_server(self.handle, self.path)
+
+    async def handle(self, reader, writer) -> None:
+        up_reader, up_writer = await asyncio.open_unix_connection(self.target)
+        self.writers += [writer, up_writer]
+
+        async def pipe(src, dst):
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def stop(self) -> None:
+        self.server.close()
+        for writer in self.writers:
+            writer.close()
+        self.writers.clear()
+        await self.server.wait_closed()
+
+
+async def test_it_follows_the_engine_through_a_restart_without_losing_or_repeating_events(
+    make_container, settings, tmp_path
+):
+    target = engine.address()
+    assert target.startswith("unix://"), "this test proxies the engine's unix socket"
+    proxy = EngineProxy(str(tmp_path / "engine.sock"), target.removeprefix("unix://"))
+    await proxy.start()
+    settings.DOCKER_HOST = f"unix://{proxy.path}"
+    container = await asyncio.to_thread(make_container)
+    ws = await connected()
+    try:
+        await asyncio.to_thread(container.pause)
+        await next_for(ws, container.id, "pause")
+        await proxy.stop()  # the engine goes away...
+        engine_news = []
+        while not any(m.get("action") == "unreachable" for m in engine_news):
+            engine_news.append(await ws.receive_json_from(timeout=5))
+        await asyncio.to_thread(container.unpause)  # ...something changes meanwhile...
+        await proxy.start()  # ...and it is back
+        got = await messages_about(ws, container.id, within=6.0, until_action="unpause")
+        assert [m["action"] for m in got] == ["unpause"]  # the change made while away; no repeated pause
+        assert await messages_about(ws, container.id, within=1.0) == []
+    finally:
+        await ws.disconnect()
+        await events.stop_listener()
+        await proxy.stop()
