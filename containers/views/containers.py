@@ -358,7 +358,7 @@ def container_remove(request: HttpRequest, ref: str) -> HttpResponse:
             result=str(e),
         )
         hint = " Tick 'force' to remove it while running (docker rm -f)." if "running container" in str(e) else ""
-        messages.error(request, f"{command} failed: {e}{hint}")
+        messages.error(request, f"{command} failed: {str(e).rstrip('.')}.{hint}")
         return redirect(f"/containers/{target.name}/")
     audit.record(
         request,
@@ -386,8 +386,8 @@ STOPPED_STATES = ("exited", "created", "dead")
 def container_bulk(request: HttpRequest) -> HttpResponse:
     """Stop or remove several containers: a confirmation listing exactly which, then a per-item report.
 
-    `scope=running` is "stop all" (`docker stop $(docker ps -q)`), `scope=stopped` is "remove all
-    stopped"; otherwise the checked `ids`. The confirmation carries full IDs, so only what was shown is
+    `action=stop-all` is `docker stop $(docker ps -q)`, `action=remove-stopped` removes every stopped
+    container; `stop`/`remove` act on the checked `ids`. The confirmation carries full IDs, so only what was shown is
     touched.
     """
     verb = request.POST.get("action", "")
