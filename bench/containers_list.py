@@ -89,7 +89,9 @@ def main(sizes: list[int]) -> None:
             page()  # warm up: first request loads templates
             page_s = median_seconds(page)
             cli_s = median_seconds(lambda: subprocess.run([CLI, "ps", "-a"], capture_output=True, check=True))
-            sdk_s = median_seconds(lambda: dk.containers.list(all=True, ignore_removed=True), repeat=1 if size >= 1000 else 3)
+            sdk_s = median_seconds(
+                lambda: dk.containers.list(all=True, ignore_removed=True), repeat=1 if size >= 1000 else 3
+            )
             sparse_s = median_seconds(lambda: dk.containers.list(all=True, sparse=True))
             results.append((size, total, page_s, cli_s, sparse_s, sdk_s))
             print(f"{size} bench ({total} on engine): page {page_s:.3f}s, docker ps -a {cli_s:.3f}s, sdk {sdk_s:.3f}s")
