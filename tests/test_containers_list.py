@@ -134,7 +134,11 @@ def test_it_answers_htmx_with_the_refreshable_fragment(viewer_client, make_conta
     r = viewer_client.get("/containers/?all=1", HTTP_HX_REQUEST="true")
     html = r.content.decode()
     assert html.startswith('<div id="container-list" hx-get="/containers/?all=1"')
-    assert 'hx-trigger="engine-changed from:body"' in html
+    # refreshed on every engine change, except while the user has rows ticked for a bulk action
+    assert (
+        "hx-trigger=\"engine-changed[!document.querySelector('#container-list input[name=ids]:checked')] from:body\""
+        in html
+    )
     assert "<html" not in html
     assert c.name in html
 
@@ -152,3 +156,16 @@ def test_it_requires_login(client, admin_user):
 
 def test_it_refuses_users_without_a_role(outsider_client):
     assert outsider_client.get("/containers/").status_code == 403
+
+
+def test_it_shows_an_engine_error_as_a_message_not_a_500(viewer_client):
+    r = viewer_client.get("/containers/?status=bogus")
+    assert r.status_code == 200
+    assert "docker ps failed: list containers: Invalid filter &#x27;status=bogus&#x27;" in r.content.decode()
+
+
+def test_it_shows_the_engine_down_page(viewer_client, settings):
+    settings.DOCKER_HOST = "unix:///nonexistent/docker.sock"
+    r = viewer_client.get("/containers/")
+    assert r.status_code == 503
+    assert "unix:///nonexistent/docker.sock" in r.content.decode()

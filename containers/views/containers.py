@@ -7,10 +7,11 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from html import escape as e
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
@@ -36,6 +37,30 @@ STATUSES = ["created", "restarting", "running", "removing", "paused", "exited", 
 # `docker ps` lists newest first; states sort from alive to gone.
 STATE_ORDER = {s: i for i, s in enumerate(["running", "restarting", "paused", "created", "removing", "exited", "dead"])}
 NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+def engine_errors(fallback: str):
+    """View decorator: an engine error is a message on `fallback`, a vanished object a 404; never a 500.
+
+    The engine being down and ambiguous IDs are left to the middleware's pages.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except (engine.EngineUnavailable, engine.Ambiguous):
+                raise
+            except engine.NotFound as err:
+                raise Http404(str(err))
+            except engine.EngineError as err:
+                messages.error(request, str(err))
+                return redirect(fallback)
+
+        return wrapper
+
+    return decorator
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -132,6 +157,7 @@ SORT_KEYS: dict[str, Callable[[dict], object]] = {
 
 
 @role_required("viewer")
+@engine_errors("/")
 def container_list(request: HttpRequest) -> HttpResponse:
     """`docker ps` / `docker ps -a` with filters, sorting and the user's columns, from one engine call."""
     q = request.GET
@@ -140,8 +166,8 @@ def container_list(request: HttpRequest) -> HttpResponse:
     filters: dict = {}
     if want["name"]:
         filters["name"] = want["name"]
-    if want["status"] in STATUSES:
-        filters["status"] = want["status"]
+    if want["status"]:
+        filters["status"] = want["status"]  # the engine names a bad value itself
     if want["label"]:
         filters["label"] = want["label"]
     rows: list[engine.ContainerRow] = []
@@ -305,6 +331,7 @@ def _perform(request: HttpRequest, ref: str, verb: str) -> HttpResponse:
 def _operator_action(verb: str):
     @require_POST
     @role_required("operator")
+    @engine_errors("/containers/")
     def view(request: HttpRequest, ref: str) -> HttpResponse:
         return _perform(request, ref, verb)
 
@@ -323,6 +350,7 @@ container_unpause = _operator_action("unpause")
 
 @require_POST
 @role_required("admin")
+@engine_errors("/containers/")
 def container_rename(request: HttpRequest, ref: str) -> HttpResponse:
     """`docker rename OLD NEW`; a taken name is the engine's conflict message."""
     target = get_container_or_404(ref)
@@ -361,6 +389,7 @@ def container_rename(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @role_required("admin")
+@engine_errors("/containers/")
 def container_remove(request: HttpRequest, ref: str) -> HttpResponse:
     """`docker rm [-f]`: first a confirmation (it cannot be undone), then the removal."""
     target = get_container_or_404(ref)
@@ -417,6 +446,7 @@ STOPPED_STATES = ("exited", "created", "dead")
 
 @require_POST
 @role_required("operator")
+@engine_errors("/containers/")
 def container_bulk(request: HttpRequest) -> HttpResponse:
     """Stop or remove several containers: a confirmation listing exactly which, then a per-item report.
 
@@ -534,6 +564,7 @@ SECTIONS = ("state", "network", "processes", "changes", "inspect")
 
 
 @role_required("viewer")
+@engine_errors("/containers/")
 def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
     """Everything about one container: state, network, `docker top`, `docker diff`, `docker inspect`."""
     target = get_container_or_404(ref)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from containers import audit, cli, engine
 from containers.roles import role_required
 from containers.streaming import iterate_in_thread, ndjson_response
-from containers.views.containers import is_htmx
+from containers.views.containers import engine_errors, is_htmx
 
 SORT_KEYS = {
     "repository": lambda r: (r["repository"], r["tag"]),
@@ -33,6 +33,7 @@ def _image_or_404(ref: str) -> dict:
 
 
 @role_required("viewer")
+@engine_errors("/")
 def image_list(request: HttpRequest) -> HttpResponse:
     """`docker images`: one row per repository:tag; dangling (<none>) images only when asked."""
     q = request.GET
@@ -121,6 +122,7 @@ def image_pull(request: HttpRequest) -> HttpResponse:
 
 
 @role_required("viewer")
+@engine_errors("/images/")
 def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
     """`docker image inspect` + `docker history` + the containers created from it."""
     info = _image_or_404(ref)
@@ -164,6 +166,7 @@ def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @role_required("admin")
+@engine_errors("/images/")
 def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
     """`docker rmi [-f]`: a confirmation naming the containers that use it, then the removal."""
     info = _image_or_404(ref)
@@ -206,6 +209,7 @@ def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @role_required("admin")
+@engine_errors("/images/")
 def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
     """`docker tag SOURCE TARGET[:TAG]`."""
     info = _image_or_404(ref)
@@ -242,6 +246,7 @@ def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @role_required("admin")
+@engine_errors("/images/")
 def image_prune(request: HttpRequest) -> HttpResponse:
     """`docker image prune`: a confirmation listing the dangling images, then removes exactly those."""
     if request.POST.get("confirm") != "yes":
