@@ -11,7 +11,8 @@ pytestmark = pytest.mark.browser
 
 def test_it_lists_a_started_container_and_stops_it_from_the_page(page, panel, make_container, dk):
     c = make_container(command="sleep 3600", ports={"80/tcp": None})
-    host_port = dk.api.inspect_container(c.id)["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"]
+    bindings = dk.api.inspect_container(c.id)["NetworkSettings"]["Ports"]["80/tcp"]
+    host_port = next(b["HostPort"] for b in bindings if b["HostIp"] == "0.0.0.0")
     login(page, panel, "operator")
     page.goto(panel.url + "/containers/")
     headers = page.locator("table.containers thead th[data-col]").all_inner_texts()

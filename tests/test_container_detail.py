@@ -26,7 +26,7 @@ def test_it_shows_state_command_times_exit_code_and_restarts(viewer_client, make
 def test_it_shows_the_network_and_links_ports_the_engine_picked(viewer_client, make_container, dk):
     c = make_container(command="httpd -f -p 80", ports={"80/tcp": None})
     info = dk.api.inspect_container(c.id)
-    host_port = info["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"]
+    host_port = next(b["HostPort"] for b in info["NetworkSettings"]["Ports"]["80/tcp"] if b["HostIp"] == "0.0.0.0")
     ip = info["NetworkSettings"]["IPAddress"]
     html = viewer_client.get(f"/containers/{c.name}/", HTTP_HOST="127.0.0.1:8000").content.decode()
     assert f'data-field="ip">{ip}<' in html
