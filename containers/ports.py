@@ -62,11 +62,9 @@ def parse_port(text: str, what: str = "port", field: str = "") -> int:
     text = text.strip()
     if not _DIGITS.fullmatch(text):
         raise PortError(f"{what} '{text}' is not a number", field)
-    port = int(text) if len(text) <= 6 else 10**6
+    port = int(text) if len(text) <= 5 else 0
     if not 1 <= port <= 65535:
-        if port == 10**6:
-            raise PortError(f"{what} {text} is out of range: ports are 1-65535", field)
-        raise PortError(f"{what} {port} is out of range: ports are 1-65535", field)
+        raise PortError(f"{what} {text} is out of range: ports are 1-65535", field)
     return port
 
 
