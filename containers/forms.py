@@ -45,7 +45,12 @@ class RunForm(forms.Form):
     )
     interactive = forms.BooleanField(required=False, initial=True, label="-i (keep STDIN open)")
     tty = forms.BooleanField(required=False, initial=True, label="-t (allocate a terminal)")
-    detach = forms.BooleanField(required=False, initial=True, label="-d (detach)")
+    detach = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="-d (detach)",
+        help_text="Without -d the CLI attaches your terminal; the panel opens the container's page instead.",
+    )
     restart = forms.ChoiceField(choices=[(p, p) for p in RESTART_POLICIES], initial="no", label="Restart policy")
     publish = forms.CharField(
         required=False,

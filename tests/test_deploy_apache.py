@@ -1,5 +1,6 @@
 """The Apache demo: both presets deployed through the streamed steps, and opened from the host."""
 
+import asyncio
 import json
 import socket
 import urllib.request
@@ -7,8 +8,10 @@ import urllib.request
 import pytest
 from asgiref.sync import async_to_sync
 
+from containers import engine
 from containers.models import AuditEntry
 from containers.ports import free_host_port
+from containers.streaming import iterate_in_thread
 from tests.conftest import BUSYBOX, DEBIAN, TEMP_IMAGE_PREFIX, unique
 
 pytestmark = pytest.mark.django_db
@@ -168,3 +171,29 @@ def test_it_removes_only_demo_containers(admin_client, make_container, dk):
     assert r.status_code == 302
     assert dk.containers.get(other.name).status == "running"
     assert not AuditEntry.objects.get(action="container.remove", target_name=other.name).ok
+
+
+def test_it_streams_exec_output_with_the_exit_code(make_container):
+    c = make_container()
+    events = list(engine.exec_stream(c.id, ["sh", "-c", "echo out; echo err >&2; echo ünïcode; exit 3"]))
+    assert "".join(e.get("output", "") for e in events) == "out\nerr\nünïcode\n"
+    assert events[-1] == {"exit_code": 3}
+
+
+async def test_it_streams_exec_output_without_blocking_the_event_loop(make_container):
+    c = await asyncio.to_thread(make_container)
+    ticks = 0
+
+    async def tick():
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.05)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    argv = ["sh", "-c", "sleep 1; echo a; sleep 1; echo b"]
+    outputs = [e async for e in iterate_in_thread(lambda: engine.exec_stream(c.id, argv))]
+    ticker.cancel()
+    assert [e.get("output") for e in outputs if "output" in e] == ["a\n", "b\n"]
+    # a blocking read would have let the ticker run only between the two lines
+    assert ticks >= 10

@@ -353,3 +353,16 @@ def test_it_streams_a_failed_pull_as_an_error(admin_client):
     assert events[-1]["type"] == "error"
     assert "was not found in its registry" in events[-1]["message"]
     assert not AuditEntry.objects.get(action="image.pull", target_name=missing).ok
+
+
+def test_it_goes_back_from_the_pull_page_with_the_form_as_it_was(admin_client, dk):
+    name = unique("back")
+    r = admin_client.post(
+        "/containers/new/", form_data(image="127.0.0.1:5000/nothing:v1", name=name, publish="-p 80", edit="1")
+    )
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert 'id="run-form"' in html
+    assert f'value="{name}"' in html
+    assert 'value="-p 80"' in html
+    assert name not in names(dk)

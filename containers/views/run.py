@@ -34,7 +34,15 @@ def new_container(request: HttpRequest) -> HttpResponse:
         initial = {"image": request.GET.get("image", "")}
         return _page(request, RunRequest(initial=initial))
     run = RunRequest(request.POST)
-    spec = run.spec(check_engine=True)
+    if request.POST.get("edit"):
+        return _page(request, run)  # back from the pull page, with everything as it was
+    try:
+        spec = run.spec(check_engine=True)
+    except engine.EngineUnavailable:
+        raise
+    except engine.EngineError as e:
+        run.form.add_error(None, f"The engine could not check the form: {e}")
+        spec = None
     if spec is None:
         return _page(request, run)
     if not engine.image_exists(spec.image) and not request.POST.get("pulled"):
@@ -86,9 +94,7 @@ def fill_ports(request: HttpRequest) -> HttpResponse:
     """Move the -p text into port rows (htmx fragment of the ports section)."""
     data, error = fill_rows(request.POST)
     run = RunRequest(data)
-    response = render(request, "run/_ports.html", {"run": run, "publish_error": error})
-    response["HX-Trigger-After-Swap"] = "rows-changed"
-    return response
+    return render(request, "run/_ports.html", {"run": run, "publish_error": error})
 
 
 @require_POST
