@@ -241,12 +241,8 @@ def fill_rows(data) -> tuple[dict, str]:
         typed = ports.parse(data.get("publish", ""))
     except ports.PortError as e:
         return data, str(e)
-    rows = []
-    total = int(data.get("ports-TOTAL_FORMS") or 0) if str(data.get("ports-TOTAL_FORMS", "")).isdigit() else 0
-    for i in range(min(total, 1000)):
-        row = {k: data.get(f"ports-{i}-{k}", "") for k in PortRowForm.base_fields}
-        if any(row[k].strip() for k in ("host_ip", "host_port", "container_port")):
-            rows.append(row)
+    existing = [{k: str(f[k].value() or "") for k in f.fields} for f in PortRowFormSet(data, prefix="ports").forms]
+    rows = [r for r in existing if any(r[k].strip() for k in ("host_ip", "host_port", "container_port"))]
     for key in [k for k in data if k.startswith("ports-")]:
         del data[key]
     rows += [binding_row(b) for b in typed]
