@@ -169,3 +169,12 @@ def test_it_names_an_unknown_container_in_a_404(operator_client):
     r = operator_client.post("/containers/no-such-container-here/stop/")
     assert r.status_code == 404
     assert "No such container: no-such-container-here" in r.content.decode()
+
+
+def test_it_sends_the_result_message_out_of_band_with_the_refreshed_list(operator_client, make_container):
+    c = make_container()
+    operator_client.post(f"/containers/{c.name}/pause/")
+    html = operator_client.get("/containers/", HTTP_HX_REQUEST="true").content.decode()
+    oob = html[html.index('<div id="messages" hx-swap-oob="beforeend">') :]
+    assert f"Paused {c.name}: docker pause {c.name}" in oob
+    assert "(Paused)" in html[: html.index('<div id="messages"')]

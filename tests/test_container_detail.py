@@ -140,3 +140,54 @@ def test_it_lists_the_matches_of_an_ambiguous_prefix(viewer_client, dk):
     finally:
         for cid in made:
             dk.api.remove_container(cid, force=True)
+
+
+def client_for(user):
+    from django.test import Client
+
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def test_it_shows_only_the_buttons_the_role_allows(viewer_user, operator_user, admin_user, make_container):
+    c = make_container()
+    url = f"/containers/{c.name}/"
+    viewer = client_for(viewer_user).get(url).content.decode()
+    operator = client_for(operator_user).get(url).content.decode()
+    admin = client_for(admin_user).get(url).content.decode()
+    assert "/stop/" not in viewer
+    assert "/terminal/" not in viewer
+    assert "/logs/" in viewer
+    assert "/stop/" in operator
+    assert "/remove/" not in operator
+    assert "/rename/" not in operator
+    assert "/remove/" in admin
+    assert "/rename/" in admin
+
+
+def test_it_turns_an_engine_error_into_a_message_and_a_vanished_object_into_a_404(rf, admin_user):
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.http import Http404
+
+    from containers import engine
+    from containers.views.containers import engine_errors
+
+    @engine_errors("/containers/")
+    def refused(request):
+        raise engine.Conflict("rm: You cannot remove a running container")
+
+    @engine_errors("/containers/")
+    def vanished(request):
+        raise engine.NotFound("No such container: gone")
+
+    request = rf.post("/x/")
+    request.user = admin_user
+    request.session = {}
+    request._messages = FallbackStorage(request)
+    r = refused(request)
+    assert r.status_code == 302
+    assert r["Location"] == "/containers/"
+    assert [str(m) for m in request._messages] == ["rm: You cannot remove a running container"]
+    with pytest.raises(Http404, match="No such container: gone"):
+        vanished(request)
