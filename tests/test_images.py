@@ -97,7 +97,7 @@ def test_it_pulls_from_the_local_registry_with_progress(admin_client, dk, make_c
         assert "error" not in line, line
     dk.images.remove(pushed)
 
-    r = admin_client.post("/images/pull/", {"reference": pushed})
+    r = admin_client.post("/images/pull/", {"reference": pushed}, HTTP_ACCEPT="application/x-ndjson")
     assert r.status_code == 200
     assert r["Content-Type"] == "application/x-ndjson"
     events = events_of(r)
@@ -110,17 +110,37 @@ def test_it_pulls_from_the_local_registry_with_progress(admin_client, dk, make_c
 
 
 def test_it_rejects_a_bad_reference_before_any_request(admin_client):
-    r = admin_client.post("/images/pull/", {"reference": "Debian:bookworm"})
+    r = admin_client.post("/images/pull/", {"reference": "Debian:bookworm"}, HTTP_ACCEPT="application/x-ndjson")
     assert r.status_code == 400
     assert "must be lowercase" in r.content.decode()
 
 
 def test_it_streams_a_clear_error_for_an_unknown_image(admin_client):
-    r = admin_client.post("/images/pull/", {"reference": f"127.0.0.1:5000/{TEMP_IMAGE_PREFIX}missing:v1"})
+    r = admin_client.post(
+        "/images/pull/",
+        {"reference": f"127.0.0.1:5000/{TEMP_IMAGE_PREFIX}missing:v1"},
+        HTTP_ACCEPT="application/x-ndjson",
+    )
     events = events_of(r)
     assert events[-1]["type"] == "error"
     assert "was not found in its registry" in events[-1]["message"]
     assert not AuditEntry.objects.get(action="image.pull").ok
+
+
+def test_it_pulls_without_javascript_too(admin_client, dk, make_container):
+    pushed = f"127.0.0.1:5000/{TEMP_IMAGE_PREFIX}formpull:v1"
+    c = make_container(command="sh -c 'echo form > /marker'")
+    c.wait(timeout=30)
+    c.commit(repository=pushed.rsplit(":", 1)[0], tag="v1")
+    for line in dk.images.push(pushed, stream=True, decode=True):
+        assert "error" not in line, line
+    dk.images.remove(pushed)
+    r = admin_client.post("/images/pull/", {"reference": pushed})
+    assert r.status_code == 302
+    assert said(r) == f"Pulled {pushed}: docker pull {pushed}"
+    assert dk.images.get(pushed)
+    r = admin_client.post("/images/pull/", {"reference": "Bad Name"})
+    assert said(r).startswith("Not pulled: 'Bad Name' is not a valid image reference")
 
 
 def test_it_explains_an_image_in_use(admin_client, temp_image, make_container, dk):

@@ -94,16 +94,22 @@ def image_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @role_required("admin")
 def image_pull(request: HttpRequest) -> HttpResponse:
-    """`docker pull name[:tag]`, streamed as NDJSON: one event per layer step, then done or error.
-
-    A bad reference is answered 400 (plain text) before any request reaches the engine.
+    """`docker pull name[:tag]`, streamed as NDJSON (Accept: application/x-ndjson, as progress.js asks):
+    one event per layer step, then done or error. A bad reference is answered 400 (plain text) before
+    any request reaches the engine. A plain form post pulls, then redirects with a message.
     """
     text = request.POST.get("reference", "")
+    streaming = "application/x-ndjson" in request.headers.get("Accept", "")
     try:
         ref = engine.parse_image_reference(text)
     except ValueError as e:
+        if not streaming:
+            messages.error(request, f"Not pulled: {e}")
+            return redirect("/images/")
         return HttpResponse(str(e), status=400, content_type="text/plain; charset=utf-8")
     command = f"docker pull {ref}"
+    if not streaming:
+        return _pull_and_redirect(request, ref, command)
     record = sync_to_async(audit.record)
 
     async def events():
@@ -119,6 +125,20 @@ def image_pull(request: HttpRequest) -> HttpResponse:
         yield {"type": "done", "message": f"Pulled {ref}: {command}", "url": f"/images/{ref}/"}
 
     return ndjson_response(events())
+
+
+def _pull_and_redirect(request: HttpRequest, ref: engine.ImageReference, command: str) -> HttpResponse:
+    """Without JavaScript (a plain form post): pull, then a message; the same audit entry."""
+    try:
+        for _ in engine.pull(ref):
+            pass
+    except engine.EngineError as e:
+        audit.record(request, "image.pull", target_name=str(ref), ok=False, result=str(e))
+        messages.error(request, f"{command} failed: {e}")
+        return redirect("/images/")
+    audit.record(request, "image.pull", target_name=str(ref), result=command)
+    messages.success(request, f"Pulled {ref}: {command}")
+    return redirect(f"/images/{ref}/")
 
 
 @role_required("viewer")
