@@ -57,3 +57,25 @@ def test_it_stops_from_the_detail_page(page, panel, make_container, dk):
     page.wait_for_selector(f"text=Stopped {c.name}: docker stop -t 1 {c.name}")
     assert page.locator('[data-field="status"]').inner_text().startswith("Exited (")
     assert dk.api.inspect_container(c.id)["State"]["Status"] == "exited"
+
+
+def test_it_refreshes_the_list_on_engine_changed_unless_rows_are_ticked(page, panel, make_container, dk):
+    a = make_container(command="sleep 3600")
+    b = make_container(command="sleep 3600")
+    login(page, panel, "operator")
+    page.goto(panel.url + "/containers/?all=1")
+    assert page.locator("#container-list").get_attribute("hx-get") == "/containers/?all=1"
+    status_a = page.locator(f'tr[data-name="{a.name}"] td[data-col="status"]')
+    assert status_a.inner_text().startswith("Up ")
+    dk.api.stop(a.id, timeout=0)
+    # While the user has ticked rows for a bulk action, a refresh would lose the selection: none.
+    page.locator(f'tr[data-name="{b.name}"] input[name="ids"]').check()
+    # live.js (issue 6) dispatches this whenever the engine reports a change.
+    page.evaluate("document.body.dispatchEvent(new Event('engine-changed'))")
+    page.wait_for_timeout(1500)
+    assert status_a.inner_text().startswith("Up ")
+    page.locator(f'tr[data-name="{b.name}"] input[name="ids"]').uncheck()
+    page.evaluate("document.body.dispatchEvent(new Event('engine-changed'))")
+    page.wait_for_function(
+        f"document.querySelector('tr[data-name=\"{a.name}\"] td[data-col=status]').textContent.startsWith('Exited')"
+    )
