@@ -28,7 +28,9 @@ import json
 import re
 import shlex
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -40,6 +42,9 @@ CHUNK = 65536
 WINDOW = 256 * 1024
 ACK_EVERY = 32 * 1024
 DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q, the engine's default
+# Engine calls block (open, resize, exit status, clean-up); they get their own threads so a burst of
+# terminals opening or closing never waits behind, or holds up, the rest of the server.
+_engine_threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="terminal-engine")
 _USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})?$")
 
 
@@ -83,6 +88,10 @@ def cli_equivalent(container: str, options: ExecOptions) -> str:
     return " ".join([shlex.join(parts + [container]), options.shown_cmd])
 
 
+async def in_engine_thread(fn, *args):
+    return await asyncio.get_running_loop().run_in_executor(_engine_threads, partial(fn, *args))
+
+
 def _query(scope) -> dict[str, str]:
     raw = parse_qs(scope.get("query_string", b"").decode("utf-8", "replace"))
     return {k: v[-1] for k, v in raw.items()}
@@ -119,8 +128,8 @@ class TerminalConsumer(PanelConsumer):
         ref = self.scope["url_route"]["kwargs"]["ref"]
         try:
             self.prepare(query)
-            self.target = await asyncio.to_thread(self.find_target, ref)
-            self.stream = await asyncio.to_thread(self.open_stream)
+            self.target = await in_engine_thread(self.find_target, ref)
+            self.stream = await in_engine_thread(self.open_stream)
         except (engine.EngineError, ValueError) as e:
             await self.record(ok=False, result=str(e), target_name=self.target.name if self.target else ref)
             await self.send(text_data=json.dumps({"type": "error", "message": str(e)}))
@@ -166,7 +175,7 @@ class TerminalConsumer(PanelConsumer):
             await self.send_output(data)
         self.ended = True
         try:
-            status = await asyncio.to_thread(self.ending)
+            status = await in_engine_thread(self.ending)
         except engine.NotFound:
             status = {"type": "exit", "code": None, "message": f"The container {self.target.name} was removed."}
         except engine.EngineError as e:
@@ -197,7 +206,7 @@ class TerminalConsumer(PanelConsumer):
             if cols and rows:
                 self.cols, self.rows = cols, rows
                 try:
-                    await asyncio.to_thread(self.resize, cols, rows)
+                    await in_engine_thread(self.resize, cols, rows)
                 except engine.EngineError:
                     pass  # the process is ending; its exit status follows
         elif isinstance(control, dict) and control.get("type") == "ack":
@@ -224,7 +233,7 @@ class TerminalConsumer(PanelConsumer):
             self.reader.cancel()
         if self.stream is not None:
             try:
-                await asyncio.to_thread(self.release)
+                await in_engine_thread(self.release)
             except engine.EngineError as e:
                 await self.record(ok=False, result=f"session closed; cleaning up failed: {e}", closing=True)
             else:

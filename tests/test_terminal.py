@@ -276,6 +276,36 @@ async def test_it_stops_reading_a_flood_until_the_client_catches_up(shell_box):
     await t.ws.disconnect()
 
 
+async def test_it_interrupts_a_flood_with_ctrl_c(shell_box):
+    t = await open_terminal(f"/ws/containers/{shell_box.name}/exec/?cmd=sh")
+    await t.type("yes\n")
+    acked = 0
+    while len(t.output) < 2_000_000:  # a browser acknowledging as it goes
+        await t.step(5)
+        await t.ws.send_to(text_data=json.dumps({"type": "ack", "bytes": len(t.output) - acked}))
+        acked = len(t.output)
+    await t.ws.send_to(bytes_data=b"\x03")
+    await t.type("echo after-$((1+1))\n")
+    deadline = time.monotonic() + 15
+    while b"after-2\r\n" not in t.output[-200_000:] and time.monotonic() < deadline:
+        await t.step(2)
+        await t.ws.send_to(text_data=json.dumps({"type": "ack", "bytes": len(t.output) - acked}))
+        acked = len(t.output)
+    assert b"after-2\r\n" in t.output[-200_000:]
+    await t.ws.disconnect()
+
+
+async def test_it_runs_full_screen_programs(shell_box):
+    t = await open_terminal(f"/ws/containers/{shell_box.name}/exec/?cmd=sh&cols=120&rows=40")
+    await t.type("top\n")
+    await t.until(b"PID")
+    assert b"\x1b[" in t.output  # drawn with cursor addressing, as on a real terminal
+    await t.type("q")
+    await t.type("echo back-$((2+2))\n")
+    await t.until(b"back-4\r\n")
+    await t.ws.disconnect()
+
+
 async def test_it_attaches_and_detaches_with_ctrl_p_ctrl_q(shell_box, dk):
     t = await open_terminal(f"/ws/containers/{shell_box.name}/attach/")
     await t.type("echo $((6*7))\n")
