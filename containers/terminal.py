@@ -39,6 +39,7 @@ from containers import audit, engine
 from containers.consumers import PanelConsumer
 
 CHUNK = 65536
+BATCH_S = 0.004
 WINDOW = 256 * 1024
 ACK_EVERY = 32 * 1024
 DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q, the engine's default
@@ -86,6 +87,24 @@ def cli_equivalent(container: str, options: ExecOptions) -> str:
     if options.workdir:
         parts += ["-w", options.workdir]
     return " ".join([shlex.join(parts + [container]), options.shown_cmd])
+
+
+def _gather(sock, data: bytes) -> tuple[bytes, bool]:
+    """Add what the socket already holds to `data`, without waiting; True once the stream ended."""
+    parts = [data]
+    size = len(data)
+    while size < CHUNK:
+        try:
+            more = sock.recv(CHUNK - size)
+        except BlockingIOError:
+            return b"".join(parts), False
+        except OSError:
+            return b"".join(parts), True
+        if not more:
+            return b"".join(parts), True
+        parts.append(more)
+        size += len(more)
+    return b"".join(parts), False
 
 
 async def in_engine_thread(fn, *args):
@@ -136,10 +155,10 @@ class TerminalConsumer(PanelConsumer):
             await self.close()
             return
         self.opened_at = time.monotonic()
-        await self.record(result="session opened")
         if self.stream.pending:
             await self.send_output(self.stream.pending)
         self.reader = asyncio.create_task(self.pump())
+        await self.record(result="session opened")  # after the reader starts: the prompt need not wait
 
     def prepare(self, query: dict[str, str]) -> None:
         """Check the request's options before anything runs (ValueError to refuse)."""
@@ -164,7 +183,9 @@ class TerminalConsumer(PanelConsumer):
     async def pump(self) -> None:
         loop = asyncio.get_running_loop()
         sock = self.stream.sock
-        while True:
+        last_sent = 0.0
+        eof = False
+        while not eof:
             await self.window.wait()
             try:
                 data = await loop.sock_recv(sock, CHUNK)
@@ -172,7 +193,13 @@ class TerminalConsumer(PanelConsumer):
                 data = b""
             if not data:
                 break
+            if len(data) < CHUNK and time.monotonic() - last_sent < BATCH_S:
+                # In a burst a tty hands over a line at a time; a few ms gathers them into one frame
+                # (a frame per line costs the server and the browser far more than the bytes).
+                await asyncio.sleep(BATCH_S)
+                data, eof = _gather(sock, data)
             await self.send_output(data)
+            last_sent = time.monotonic()
         self.ended = True
         try:
             status = await in_engine_thread(self.ending)
