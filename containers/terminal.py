@@ -168,7 +168,8 @@ class TerminalConsumer(PanelConsumer):
         target = engine.terminal_target(found.id)
         if not target.running:
             state = target.status or "not running"
-            raise engine.Conflict(f"Container {target.name} is {state}; start it to open a terminal")
+            todo = "unpause" if state == "paused" else "start"
+            raise engine.Conflict(f"Container {target.name} is {state}; {todo} it to open a terminal")
         return target
 
     def open_stream(self) -> engine.TerminalStream:

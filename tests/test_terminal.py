@@ -233,6 +233,54 @@ async def test_it_tells_when_the_container_stops_during_a_session(shell_box):
     await t.ws.disconnect()
 
 
+async def test_it_tells_when_the_container_is_removed_during_a_session(shell_box):
+    t = await open_terminal(f"/ws/containers/{shell_box.name}/exec/?cmd=sh")
+    await t.type("echo ready\n")
+    await t.until(b"ready\r\n")
+    await asyncio.to_thread(shell_box.remove, force=True)
+    status = await t.until_status()
+    assert status["type"] == "exit"
+    assert "removed" in status["message"] or "stopped" in status["message"]
+    await t.ws.disconnect()
+
+
+async def test_it_shows_why_a_command_could_not_start(shell_box):
+    t = await open_terminal(f"/ws/containers/{shell_box.name}/exec/?cmd=/bin/no-such-program")
+    status = await t.until_status()
+    assert status["code"] == 126
+    assert b"no-such-program: no such file or directory" in t.output
+    await t.ws.disconnect()
+
+
+async def test_it_keeps_an_idle_shell_longer_than_the_engine_timeout(shell_box, settings):
+    settings.DOCKER_TIMEOUT = 1  # engine calls time out after 1 s; the terminal's stream must not
+    t = await open_terminal(f"/ws/containers/{shell_box.name}/exec/?cmd=sh")
+    await t.type("echo first\n")
+    await t.until(b"first\r\n")
+    await asyncio.sleep(2.5)
+    await t.type("echo $((6*7))\n")
+    await t.until(b"\r\n42\r\n")
+    await t.ws.disconnect()
+
+
+async def test_it_closes_the_terminal_of_a_revoked_user_and_hangs_up(shell_box):
+    from channels.layers import get_channel_layer
+    from django.contrib.auth.models import User
+
+    from containers.consumers import user_group
+
+    t = await open_terminal(f"/ws/containers/{shell_box.name}/exec/?cmd=sh")
+    await t.type("sleep 779\n")
+    await asyncio.sleep(0.5)
+    user_id = await database_sync_to_async(lambda: User.objects.get(username="operator").pk)()
+    await get_channel_layer().group_send(user_group(user_id), {"type": "user.revoked", "code": 4403})
+    while t.closed is None:
+        assert await t.step(5)
+    assert t.closed == 4403
+    await t.ws.disconnect()
+    assert not [p for p in await asyncio.to_thread(processes, shell_box) if "sleep 779" in p]
+
+
 async def test_it_records_the_session_in_the_audit_log_without_keystrokes(shell_box):
     t = await open_terminal(f"/ws/containers/{shell_box.name}/exec/?cmd=sh&workdir=/tmp")
     await t.type("echo secret-$((1+1))\n")
