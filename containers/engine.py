@@ -302,6 +302,181 @@ def _pull_error(ref: ImageReference, text: str) -> str:
 # === end images: references and pulling ===
 
 
+# === run and deploy ===
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    """One host address the engine bound for a container port (`docker port`)."""
+
+    container_port: int
+    protocol: str
+    host_ip: str
+    host_port: int
+
+    @property
+    def url(self) -> str:
+        """Where to open it from this host: a wildcard binding is reached on loopback."""
+        if self.host_ip in ("", "0.0.0.0"):
+            host = "127.0.0.1"
+        elif self.host_ip == "::":
+            host = "[::1]"
+        elif ":" in self.host_ip:
+            host = f"[{self.host_ip}]"
+        else:
+            host = self.host_ip
+        return f"http://{host}:{self.host_port}/"
+
+
+@dataclass(frozen=True)
+class HostPortUse:
+    host_ip: str
+    host_port: int
+    protocol: str
+    container: str  # name of the running container that publishes it
+
+
+def local_image_tags() -> list[str]:
+    """repo:tag of every local image, sorted, to offer in the run form."""
+    try:
+        rows = client().api.images()
+    except Exception as e:
+        raise translate(e) from e
+    return sorted({t for r in rows for t in (r.get("RepoTags") or []) if t != "<none>:<none>"})
+
+
+def container_name_taken(name: str) -> bool:
+    try:
+        rows = client().api.containers(all=True)
+    except Exception as e:
+        raise translate(e) from e
+    return any(n.lstrip("/") == name for r in rows for n in (r.get("Names") or []))
+
+
+def published_host_ports() -> list[HostPortUse]:
+    """Host ports held by running containers, from /containers/json."""
+    try:
+        rows = client().api.containers()
+    except Exception as e:
+        raise translate(e) from e
+    used = []
+    for r in rows:
+        for p in r.get("Ports") or []:
+            if p.get("PublicPort"):
+                used.append(HostPortUse(p.get("IP", ""), int(p["PublicPort"]), p.get("Type", "tcp"), _name_of(r)))
+    return used
+
+
+def create_container(
+    image: str,
+    *,
+    name: str = "",
+    command: list[str] | None = None,
+    interactive: bool = False,
+    tty: bool = False,
+    environment: dict[str, str] | None = None,
+    restart_policy: str = "no",
+    ports: dict | None = None,
+    labels: dict[str, str] | None = None,
+) -> ContainerRef:
+    """`docker create`; `ports` is the SDK argument that containers.ports.to_sdk builds."""
+    policy = {"Name": restart_policy} if restart_policy and restart_policy != "no" else None
+    try:
+        c = client().containers.create(
+            image,
+            command or None,
+            name=name or None,
+            stdin_open=interactive,
+            tty=tty,
+            environment=environment or None,
+            restart_policy=policy,
+            ports=ports or None,
+            labels=labels or {},
+            detach=True,
+        )
+    except Exception as e:
+        raise translate(e, f"create from {image}") from e
+    return ContainerRef(id=c.id, name=c.name)
+
+
+def start_container(container_id: str) -> None:
+    try:
+        client().api.start(container_id)
+    except Exception as e:
+        raise translate(e, "start") from e
+
+
+def discard_container(container_id: str) -> None:
+    """`docker rm -f`; a container that is already gone is fine."""
+    try:
+        client().api.remove_container(container_id, force=True, v=True)
+    except docker.errors.NotFound:
+        return
+    except Exception as e:
+        raise translate(e, "remove") from e
+
+
+def run_container(image: str, **options) -> ContainerRef:
+    """`docker run -d`: create, then start; a container that cannot start is removed again."""
+    ref = create_container(image, **options)
+    try:
+        start_container(ref.id)
+    except EngineError as e:
+        try:
+            discard_container(ref.id)
+        except EngineError:
+            pass
+        raise EngineError(f"{ref.name} could not start, so it was removed again. The engine said: {e}") from e
+    return ref
+
+
+def published_ports(container_id: str) -> list[PublishedPort]:
+    """The real bindings from inspect, including host ports the engine picked."""
+    try:
+        attrs = client().api.inspect_container(container_id)
+    except Exception as e:
+        raise translate(e) from e
+    found = []
+    for key, bindings in ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).items():
+        port, _, protocol = key.partition("/")
+        for b in bindings or []:
+            if b.get("HostPort"):
+                found.append(PublishedPort(int(port), protocol or "tcp", b.get("HostIp", ""), int(b["HostPort"])))
+    return sorted(found, key=lambda p: (p.container_port, p.protocol, ":" in p.host_ip, p.host_ip, p.host_port))
+
+
+def container_labels(container_id: str) -> dict[str, str]:
+    try:
+        attrs = client().api.inspect_container(container_id)
+    except Exception as e:
+        raise translate(e) from e
+    return (attrs.get("Config") or {}).get("Labels") or {}
+
+
+def exec_stream(container_id: str, argv: list[str], environment: dict[str, str] | None = None):
+    """`docker exec` with stdout and stderr as they come: yields {"output": text}, then {"exit_code": n}."""
+    import codecs
+
+    try:
+        api = client().api
+        created = api.exec_create(container_id, argv, stdout=True, stderr=True, tty=False, environment=environment)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        for chunk in api.exec_start(created["Id"], stream=True):
+            text = decoder.decode(chunk)
+            if text:
+                yield {"output": text}
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            yield {"output": tail}
+        code = api.exec_inspect(created["Id"]).get("ExitCode")
+    except Exception as e:
+        raise translate(e, f"exec {argv[0]}") from e
+    yield {"exit_code": code}
+
+
+# === end run and deploy ===
+
+
 # === terminal ===
 
 # Every process started for a terminal carries this variable (children inherit it), so closing
