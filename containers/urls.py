@@ -25,8 +25,8 @@ urlpatterns += [
 from containers.views import terminal  # noqa: E402
 
 urlpatterns += [
-    path("containers/<str:ref>/terminal/", terminal.exec_page, name="container_terminal"),
-    path("containers/<str:ref>/attach/", terminal.attach_page, name="container_attach"),
+    path("containers/<str:ref>/terminal/", terminal.exec_page, name="container-terminal"),
+    path("containers/<str:ref>/attach/", terminal.attach_page, name="container-attach"),
 ]
 # === end terminal ===
 

@@ -26,6 +26,7 @@ def test_it_types_into_the_browser_terminal(page, panel, shell_box):
     page.wait_for_function(
         "window.term && document.getElementById('terminal-status').textContent.startsWith('Connected')"
     )
+    assert not page.is_visible("#terminal-reconnect")
     page.click("#terminal")
     page.keyboard.type("echo $((6*7)); printf '\\355\\225\\234\\352\\270\\200\\n'; stty size\n")
     page.wait_for_function("window.term.buffer.active.getLine(0) && window.term.buffer.active.length > 0")
@@ -41,8 +42,16 @@ def test_it_types_into_the_browser_terminal(page, panel, shell_box):
     cols, rows = page.evaluate("[window.term.cols, window.term.rows]")
     assert cols > 120
     assert f"{rows} {cols}" in screen
+    # a smaller window: the terminal refits and the shell learns the new size
+    page.set_viewport_size({"width": 900, "height": 600})
+    page.wait_for_function(f"window.term.cols < {cols}")
+    cols, rows = page.evaluate("[window.term.cols, window.term.rows]")
+    page.keyboard.type("clear; stty size\n")
+    page.wait_for_function(
+        f"(() => {{ const b = window.term.buffer.active; for (let i = 0; i < b.length; i++) if (b.getLine(i).translateToString(true) === '{rows} {cols}') return true; return false; }})()"
+    )
     page.keyboard.type("exit 3\n")
-    page.wait_for_selector("#terminal-reconnect:not([hidden])")
+    page.wait_for_selector("#terminal-reconnect", state="visible")
     assert "exited with code 3" in page.inner_text("#terminal-status")
     page.click("#terminal-reconnect")
     page.wait_for_function("document.getElementById('terminal-status').textContent.startsWith('Connected')")
