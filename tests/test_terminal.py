@@ -363,6 +363,27 @@ async def test_it_attaches_and_detaches_with_ctrl_p_ctrl_q(shell_box, dk):
     assert status["type"] == "detached"
     await t.ws.disconnect()
     assert (await asyncio.to_thread(dk.containers.get, shell_box.id)).status == "running"
+    audit = await database_sync_to_async(
+        lambda: list(AuditEntry.objects.filter(action="container.attach").order_by("pk"))
+    )()
+    assert [(e.target_name, e.result) for e in audit] == [
+        (shell_box.name, "session opened"),
+        (shell_box.name, "session closed"),
+    ]
+
+
+async def test_it_leaves_an_attached_container_running_when_the_page_closes(shell_box, dk):
+    t = await open_terminal(f"/ws/containers/{shell_box.name}/attach/")
+    await t.type("echo $((6*7))\n")
+    await t.until(b"\r\n42\r\n")
+    await t.ws.disconnect()
+    await asyncio.sleep(1)
+    assert (await asyncio.to_thread(dk.containers.get, shell_box.id)).status == "running"
+    # and its shell still answers on the next attach
+    t = await open_terminal(f"/ws/containers/{shell_box.name}/attach/")
+    await t.type("echo again-$((3*3))\n")
+    await t.until(b"again-9\r\n")
+    await t.ws.disconnect()
 
 
 async def test_it_stops_an_attached_container_on_exit(shell_box, dk):
