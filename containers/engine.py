@@ -699,3 +699,216 @@ def exec_stream(container_id: str, argv: list[str], environment: dict[str, str] 
 
 
 # === end run and deploy ===
+
+
+# === terminal ===
+
+# Every process started for a terminal carries this variable (children inherit it), so closing
+# the session can find and kill them all inside the container: the engine itself never does.
+SESSION_ENV = "DOCKERPANEL_TERMINAL"
+DEFAULT_SHELL = ["/bin/sh", "-c", "if [ -x /bin/bash ]; then exec /bin/bash; else exec /bin/sh; fi"]
+_KILL_SCRIPT = r"""
+m="$1=$2"
+# one grep over every environ (NUL-separated entries: -z), not a process per process: cheap at scale
+find_pids() { grep -lszxF "$m" /proc/[0-9]*/environ | sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p'; }
+pids=$(find_pids)
+[ -z "$pids" ] && exit 0
+kill -HUP $pids 2>/dev/null
+for i in 1 2 3 4 5 6 7 8 9 10; do
+  sleep 0.1
+  pids=$(find_pids)
+  [ -z "$pids" ] && exit 0
+done
+kill -KILL $pids 2>/dev/null
+exit 0
+"""
+
+
+@dataclass
+class TerminalStream:
+    """A hijacked engine connection carrying a tty: raw bytes both ways.
+
+    `sock` is a plain socket the caller may set non-blocking; `pending` holds bytes the HTTP layer
+    already read past the upgrade headers (the first prompt bytes must not be lost).
+    """
+
+    sock: object
+    pending: bytes
+    container_id: str
+    exec_id: str = ""  # empty for an attach
+    session: str = ""
+    _keep: object = None  # the HTTP response; collecting it would close the socket
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        if self._keep is not None:
+            try:
+                self._keep.close()
+            except Exception:
+                pass
+
+
+@dataclass(frozen=True)
+class TerminalTarget:
+    id: str
+    name: str
+    running: bool
+    status: str
+    tty: bool
+    open_stdin: bool
+
+
+def terminal_target(container_id: str) -> TerminalTarget:
+    """What a terminal page needs to know about a container: running, created with -i and -t."""
+    try:
+        data = client().api.inspect_container(container_id)
+    except Exception as e:
+        raise translate(e, "inspect") from e
+    state = data.get("State") or {}
+    config = data.get("Config") or {}
+    return TerminalTarget(
+        id=data["Id"],
+        name=(data.get("Name") or "").lstrip("/"),
+        running=bool(state.get("Running")) and not state.get("Paused"),
+        status=state.get("Status", ""),
+        tty=bool(config.get("Tty")),
+        open_stdin=bool(config.get("OpenStdin")),
+    )
+
+
+def _hijacked(raw) -> tuple[object, bytes, object]:
+    """The plain socket under the SDK's hijacked connection, the bytes http.client already
+    buffered past the upgrade headers, and the response to keep alive."""
+    response = getattr(raw, "_response", None)
+    sock = getattr(raw, "_sock", None)
+    if sock is None or not hasattr(sock, "fileno") or type(sock).__name__ == "SSLSocket":
+        raw.close()
+        raise EngineError(
+            f"The terminal needs a unix:// or plain tcp:// engine address; {address()} is not supported for terminals"
+        )
+    sock.setblocking(False)  # also lifts the client's timeout, which would end an idle shell
+    pending = b""
+    if response is not None:
+        try:
+            pending = response.raw._fp.fp.read1(65536) or b""
+        except (AttributeError, BlockingIOError, TypeError, ValueError):
+            pending = b""
+    return sock, pending, response
+
+
+def exec_terminal(
+    container_id: str, cmd: list[str] | None, user: str = "", workdir: str = "", cols: int = 0, rows: int = 0
+) -> TerminalStream:
+    """`docker exec -it` : start `cmd` (default: bash, else sh) on a tty and hand back its socket."""
+    import uuid
+
+    session = uuid.uuid4().hex
+    api = client().api
+    try:
+        created = api.exec_create(
+            container_id,
+            cmd or DEFAULT_SHELL,
+            stdin=True,
+            tty=True,
+            user=user,
+            workdir=workdir or None,
+            environment={SESSION_ENV: session, "TERM": "xterm-256color"},
+        )
+        exec_id = created["Id"]
+        raw = api.exec_start(exec_id, tty=True, socket=True)
+    except Exception as e:
+        raise translate(e, "exec") from e
+    sock, pending, response = _hijacked(raw)
+    stream = TerminalStream(sock, pending, container_id, exec_id, session, response)
+    if cols and rows:
+        try:
+            resize_exec(exec_id, cols, rows)
+        except EngineError:
+            pass  # the process may already have exited; its exit code will tell
+    return stream
+
+
+def attach_terminal(container_id: str) -> TerminalStream:
+    """`docker attach`: the main process's tty. Ctrl-P Ctrl-Q (the engine's detach keys) ends it."""
+    api = client().api
+    try:
+        raw = api.attach_socket(container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+    except Exception as e:
+        raise translate(e, "attach") from e
+    sock, pending, response = _hijacked(raw)
+    return TerminalStream(sock, pending, container_id, _keep=response)
+
+
+def resize_exec(exec_id: str, cols: int, rows: int) -> None:
+    try:
+        client().api.exec_resize(exec_id, height=rows, width=cols)
+    except Exception as e:
+        raise translate(e, "resize") from e
+
+
+def resize_container(container_id: str, cols: int, rows: int) -> None:
+    try:
+        client().api.resize(container_id, height=rows, width=cols)
+    except Exception as e:
+        raise translate(e, "resize") from e
+
+
+def exec_exit_code(exec_id: str, wait_s: float = 2.0) -> int | None:
+    """The exit code of a finished exec, waiting briefly for the engine to notice; None if running."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            data = client().api.exec_inspect(exec_id)
+        except Exception as e:
+            raise translate(e, "exec inspect") from e
+        if not data.get("Running"):
+            return data.get("ExitCode")
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+
+
+def container_exit_code(container_id: str, wait_s: float = 2.0) -> int | None:
+    """The exit code of a stopped container, or None while it still runs (after a detach)."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            state = client().api.inspect_container(container_id).get("State") or {}
+        except Exception as e:
+            raise translate(e, "inspect") from e
+        if not state.get("Running"):
+            return state.get("ExitCode")
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+
+
+def kill_terminal(stream: TerminalStream) -> int:
+    """Hang up the processes a terminal session started (SIGHUP, then SIGKILL after 1 s).
+
+    Finds them by the session variable in /proc/*/environ with a second exec as root, so it works
+    whether the engine is local or remote. Returns how many signals were needed (0: none left).
+    """
+    try:
+        if not terminal_target(stream.container_id).running:
+            return 0
+        api = client().api
+        created = api.exec_create(
+            stream.container_id, ["/bin/sh", "-c", _KILL_SCRIPT, "kill", SESSION_ENV, stream.session], user="0"
+        )
+        api.exec_start(created["Id"])
+        return api.exec_inspect(created["Id"]).get("ExitCode") or 0
+    except NotFound:
+        return 0
+    except Exception as e:
+        raise translate(e, "kill") from e
+
+
+# === end terminal ===

@@ -45,6 +45,12 @@ urlpatterns += [
 # === end containers and images ===
 
 # === terminal (issue 4): containers/<ref>/terminal/, containers/<ref>/attach/ ===
+from containers.views import terminal  # noqa: E402
+
+urlpatterns += [
+    path("containers/<str:ref>/terminal/", terminal.exec_page, name="container-terminal"),
+    path("containers/<str:ref>/attach/", terminal.attach_page, name="container-attach"),
+]
 # === end terminal ===
 
 # === team (issue 6): audit/, users/, account/password/ ===
