@@ -18,12 +18,11 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
+from containers import consumers
 from containers.roles import ROLES, role_of
 
 log = logging.getLogger(__name__)
 
-CLOSE_SESSION_ENDED = 4401
-CLOSE_ROLE_CHANGED = 4000
 ROLE_CHOICES = [(r, r) for r in ROLES]
 
 
@@ -57,7 +56,7 @@ def change_role(user, role: str) -> str | None:
     """Set the role; returns the previous one. Open websockets reconnect to be checked again."""
     previous = role_of(user)
     set_role(user, role)
-    close_sockets(user, CLOSE_ROLE_CHANGED)
+    close_sockets(user, consumers.CLOSE_ROLE_CHANGED)
     return previous
 
 
@@ -68,16 +67,16 @@ def end_sessions(user) -> int:
         if session.get_decoded().get(SESSION_KEY) == str(user.pk):
             session.delete()
             ended += 1
-    close_sockets(user, CLOSE_SESSION_ENDED)
+    close_sockets(user, consumers.CLOSE_UNAUTHENTICATED)
     return ended
 
 
 def close_sockets(user, code: int) -> None:
     """Every consumer of the user (any process, via the channel layer) closes with `code`."""
-    from containers.consumers import user_group
-
     try:
-        async_to_sync(get_channel_layer().group_send)(user_group(user.pk), {"type": "user.revoked", "code": code})
+        async_to_sync(get_channel_layer().group_send)(
+            consumers.user_group(user.pk), {"type": "user.revoked", "code": code}
+        )
     except Exception:
         log.exception("could not close the websockets of %s", user)
 

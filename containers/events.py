@@ -275,9 +275,21 @@ SENTENCES = {
     "user.deactivate": "{user} deactivated {target}",
     "user.activate": "{user} reactivated {target}",
     "user.password_reset": "{user} reset the password of {target}",
+    "deploy.apache": "{user} deployed the Apache demo as {target}",
+    "image.pull": "{user} pulled {target}",
 }
 # Entries that are no news for the rest of the team.
-QUIET_AUDIT = {"permission.denied", "user.password", "user.setup", "login.failed", "login.locked_out"}
+# Terminal sessions and column choices change nothing that other people's pages show.
+QUIET_AUDIT = {
+    "permission.denied",
+    "user.password",
+    "user.setup",
+    "login.failed",
+    "login.locked_out",
+    "container.exec",
+    "container.attach",
+    "preference.columns",
+}
 
 
 def past(verb: str) -> str:
@@ -297,8 +309,9 @@ def sentence(username: str, action: str, target: str, params: dict | None = None
         return SENTENCES[action].format(
             user=username, target=target, role=role, role_article="an" if role[:1] in "aeiou" and role else "a"
         )
-    verb = action.rsplit(".", 1)[-1]
-    return f"{username} {past(verb)} {target}".strip()
+    noun, _, verb = action.rpartition(".")
+    what = f"image {target}" if noun == "image" else target
+    return f"{username} {past(verb)} {what}".strip()
 
 
 def panel_message(entry) -> dict | None:
