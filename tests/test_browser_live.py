@@ -72,3 +72,35 @@ def test_it_toasts_what_another_user_did_through_the_panel(browser, panel):
     finally:
         for ctx in (ctx_a, ctx_v, ctx_f):
             ctx.close()
+
+
+def test_it_shows_a_stop_made_by_another_user_on_the_containers_list_with_a_toast(browser, panel, make_container):
+    container = make_container(command="sleep 3600")
+    ctx_o = browser.new_context()
+    ctx_v = browser.new_context()
+    try:
+        viewer = ctx_v.new_page()
+        login(viewer, panel, "viewer")
+        viewer.goto(panel.url + "/containers/?all=1")
+        viewer.wait_for_function("document.body.dataset.live === 'on'")
+        viewer.evaluate("window.notReloaded = true")
+        status = viewer.locator(f'tr[data-name="{container.name}"] td[data-col="status"]')
+        assert status.inner_text().startswith("Up ")
+
+        operator = ctx_o.new_page()
+        login(operator, panel, "operator")
+        operator.goto(f"{panel.url}/containers/{container.name}/")
+        operator.fill("#section-state input[name=timeout]", "0")
+        operator.click("#section-state button:has-text('Stop')")
+
+        viewer.locator(".toast", has_text=f"operator stopped {container.name}").wait_for(state="visible", timeout=5_000)
+        viewer.wait_for_function(
+            "name => document.querySelector(`tr[data-name='${name}'] td[data-col='status']`)"
+            "?.innerText.startsWith('Exited')",
+            arg=container.name,
+            timeout=5_000,
+        )
+        assert viewer.evaluate("window.notReloaded") is True
+    finally:
+        ctx_o.close()
+        ctx_v.close()
