@@ -54,6 +54,16 @@ PAGES = [
     Page("GET", "/users/{user_id}/password/", "admin"),
     Page("POST", "/users/{user_id}/password/", "admin", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}),
     Page("GET", "/account/password/", "login"),
+    # containers and images (issue 3), terminal (issue 4), run form and deploy (issue 5)
+    Page("GET", "/containers/", "viewer"),
+    Page("GET", "/containers/{container}/", "viewer"),
+    Page("GET", "/images/", "viewer"),
+    Page("POST", "/containers/{container}/stop/", "operator", {"timeout": "0"}),
+    Page("POST", "/containers/{container}/pause/", "operator"),
+    Page("GET", "/containers/{container}/terminal/", "operator"),
+    Page("GET", "/containers/{container}/attach/", "operator"),
+    Page("GET", "/containers/new/", "admin"),
+    Page("GET", "/deploy/apache/", "admin"),
     Page(
         "POST",
         "/account/password/",
@@ -64,6 +74,7 @@ PAGES = [
 
 SOCKETS = [
     ("/ws/events/", "viewer"),
+    ("/ws/containers/{container}/exec/", "operator"),
 ]
 
 
@@ -123,9 +134,12 @@ def _encode(data: dict) -> str:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("path", "needs"), SOCKETS)
-async def test_it_enforces_the_role_on_every_socket(path: str, needs: str, role: str):
+async def test_it_enforces_the_role_on_every_socket(request, path: str, needs: str, role: str):
     from containers import events
 
+    if "{container}" in path:
+        container = await asyncio.to_thread(request.getfixturevalue("make_container"))
+        path = path.format(container=container.name)
     cookie = None if role == "anonymous" else await session_cookie_for(role, None if role == "outsider" else role)
     ws = communicator(path, cookie)
     connected, _ = await ws.connect()
