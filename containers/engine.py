@@ -5,6 +5,7 @@ Errors leave this module as EngineError (or a subclass) with a message a person 
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import struct
@@ -332,7 +333,7 @@ class EngineStream:
             raise StopIteration
         try:
             return next(self._iterator)
-        except (OSError, ValueError, AttributeError, urllib3.exceptions.HTTPError):
+        except (OSError, ValueError, AttributeError, http.client.HTTPException, urllib3.exceptions.HTTPError):
             # the socket was shut down by close(), or the engine went away mid-stream
             self.close()
             raise StopIteration from None
