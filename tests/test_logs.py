@@ -8,6 +8,7 @@ import time
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.contrib.auth.models import User
 from django.test import AsyncClient
 
 from containers import logs
@@ -272,7 +273,7 @@ async def test_it_survives_a_flood_with_bounded_buffers_and_says_what_it_dropped
 
 
 async def download(path: str) -> tuple[int, dict, bytes]:
-    user = await sync_to_async(make_user)("viewer", "viewer")
+    user = await User.objects.filter(username="viewer").afirst() or await sync_to_async(make_user)("viewer", "viewer")
     client = AsyncClient()
     await client.aforce_login(user)
     response = await client.get(path)
@@ -313,3 +314,15 @@ async def test_it_refuses_a_bad_since_in_the_download(make_container):
     status, _, body = await download(f"/containers/{c.name}/logs/download/?since=yesterday")
     assert status == 400
     assert b"since must be" in body
+
+
+async def test_it_keeps_following_a_log_that_is_quiet_for_longer_than_the_engine_timeout(make_container, settings):
+    settings.DOCKER_TIMEOUT = 1
+    script = "echo before; sleep 3; echo after the quiet; sleep 3600"
+    c = await sync_to_async(make_container)(command=["sh", "-c", script])
+    ws = await open_logs(c, "tail=all")
+    await start_message(ws)
+    lines, _, ended = await read_lines(ws, until=lambda lines: "after the quiet" in texts(lines), wait=20)
+    assert not ended
+    assert texts(lines) == ["before", "after the quiet"]
+    await ws.disconnect()

@@ -24,7 +24,7 @@
   // Draws series (arrays of numbers, oldest first) as polylines scaled to `max` (or their max).
   function drawChart(svg, series, max, label) {
     const width = 300, height = 60;
-    const top = Math.max(max || 0, ...series.flat(), 1e-9);
+    const top = max || Math.max(...series.flat(), 1e-9) * 1.15; // headroom above the peak
     const nodes = [];
     series.forEach((values, index) => {
       if (values.length < 2) return;
