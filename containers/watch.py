@@ -20,6 +20,14 @@ CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
 
 
+def call_soon(loop: asyncio.AbstractEventLoop, callback: Callable, *args) -> None:
+    """Hand work to the socket's event loop from a reader thread; after the loop is gone, drop it."""
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:
+        pass  # the loop has closed: nobody is listening any more
+
+
 def read_in_thread(stream: engine.EngineStream, handle: Callable[[object], None], done: Callable[[], None]):
     """Iterate an engine stream in a daemon thread, calling handle(item) for each and done() at the end."""
 
@@ -111,7 +119,7 @@ class LogsConsumer(ContainerConsumer):
         splitter = logs.LineSplitter()
 
         def wake() -> None:
-            loop.call_soon_threadsafe(self.wakeup.set)
+            call_soon(loop, self.wakeup.set)
 
         def handle(chunk) -> None:
             if self.buffer.push_many(splitter.feed(*chunk)):
@@ -194,8 +202,8 @@ class StatsConsumer(ContainerConsumer):
 
         read_in_thread(
             self.stream,
-            lambda sample: loop.call_soon_threadsafe(offer, sample),
-            lambda: loop.call_soon_threadsafe(offer, None),
+            lambda sample: call_soon(loop, offer, sample),
+            lambda: call_soon(loop, offer, None),
         )
         self.sender = asyncio.create_task(self.send_samples())
 

@@ -96,3 +96,30 @@ def test_it_embeds_the_stats_panel_with_htmx(page, panel, make_container):
     )
     page.locator(".stats-panel[data-ready]").wait_for()
     page.wait_for_function("Number(document.querySelector('.stats-panel').dataset.samples) >= 1")
+
+
+def test_it_renders_ansi_colours_without_trusting_the_log_text(page, panel, make_container):
+    c = make_container()
+    login(page, panel, "viewer")
+    page.goto(f"{panel.url}/containers/{c.name}/logs/")
+    render = """(text) => { const el = document.createElement("div"); DockerPanelLogs.renderAnsi(text, el);
+      return {html: el.innerHTML, text: el.textContent}; }"""
+    # markup in a log line stays text
+    out = page.evaluate(render, '<img src=x onerror="window.pwned=1"><script>window.pwned=1</script>')
+    assert out["text"] == '<img src=x onerror="window.pwned=1"><script>window.pwned=1</script>'
+    assert "<img" not in out["html"]
+    assert page.evaluate("window.pwned") is None
+    # 16, 256 and 24-bit colours, bold, reset
+    out = page.evaluate(render, "\x1b[1;31mred\x1b[0m \x1b[38;5;208morange\x1b[39m \x1b[48;2;1;2;3mbg\x1b[m end")
+    assert out["text"] == "red orange bg end"
+    assert '<span style="color: rgb(204, 0, 0); font-weight: bold;">red</span>' in out["html"]
+    assert '<span style="color: rgb(255, 135, 0);">orange</span>' in out["html"]
+    assert '<span style="background-color: rgb(1, 2, 3);">bg</span>' in out["html"]
+    assert out["html"].endswith(" end")
+    # other escapes (cursor moves, window titles, carriage returns) are removed, not shown
+    out = page.evaluate(render, "\x1b]0;title\x07\x1b[2K\x1b[1Gprogress 50%\r")
+    assert out == {"html": "progress 50%", "text": "progress 50%"}
+    # a colour code cannot smuggle CSS in: what is not an SGR sequence is shown as text
+    out = page.evaluate(render, "\x1b[38;2;1;2;3);background:url(x)mx")
+    assert "<span" not in out["html"]
+    assert out["text"] == "[38;2;1;2;3);background:url(x)mx"
