@@ -343,10 +343,11 @@ class EngineStream:
             return
         self.closed = True
         try:
+            # the SDK's way to find the socket under the response and shut it down
             docker.types.daemon.CancellableStream(iter(()), self._response).close()
+            self._response.close()
         except Exception:
-            pass
-        self._response.close()
+            pass  # already closed by the engine or by the reading thread
 
     def __enter__(self):
         return self
