@@ -307,6 +307,394 @@ def _pull_error(ref: ImageReference, text: str) -> str:
 # === end images: references and pulling ===
 
 
+# === run and deploy ===
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    """One host address the engine bound for a container port (`docker port`)."""
+
+    container_port: int
+    protocol: str
+    host_ip: str
+    host_port: int
+
+    @property
+    def url(self) -> str:
+        """Where to open it from this host: a wildcard binding is reached on loopback."""
+        if self.host_ip in ("", "0.0.0.0"):
+            host = "127.0.0.1"
+        elif self.host_ip == "::":
+            host = "[::1]"
+        elif ":" in self.host_ip:
+            host = f"[{self.host_ip}]"
+        else:
+            host = self.host_ip
+        return f"http://{host}:{self.host_port}/"
+
+
+@dataclass(frozen=True)
+class HostPortUse:
+    host_ip: str
+    host_port: int
+    protocol: str
+    container: str  # name of the running container that publishes it
+
+
+def local_image_tags() -> list[str]:
+    """repo:tag of every local image, sorted, to offer in the run form."""
+    try:
+        rows = client().api.images()
+    except Exception as e:
+        raise translate(e) from e
+    return sorted({t for r in rows for t in (r.get("RepoTags") or []) if t != "<none>:<none>"})
+
+
+def container_name_taken(name: str) -> bool:
+    try:
+        rows = client().api.containers(all=True)
+    except Exception as e:
+        raise translate(e) from e
+    return any(n.lstrip("/") == name for r in rows for n in (r.get("Names") or []))
+
+
+def published_host_ports() -> list[HostPortUse]:
+    """Host ports held by running containers, from /containers/json."""
+    try:
+        rows = client().api.containers()
+    except Exception as e:
+        raise translate(e) from e
+    used = []
+    for r in rows:
+        for p in r.get("Ports") or []:
+            if p.get("PublicPort"):
+                used.append(HostPortUse(p.get("IP", ""), int(p["PublicPort"]), p.get("Type", "tcp"), _name_of(r)))
+    return used
+
+
+def create_container(
+    image: str,
+    *,
+    name: str = "",
+    command: list[str] | None = None,
+    interactive: bool = False,
+    tty: bool = False,
+    environment: dict[str, str] | None = None,
+    restart_policy: str = "no",
+    ports: dict | None = None,
+    labels: dict[str, str] | None = None,
+) -> ContainerRef:
+    """`docker create`; `ports` is the SDK argument that containers.ports.to_sdk builds."""
+    policy = {"Name": restart_policy} if restart_policy and restart_policy != "no" else None
+    try:
+        c = client().containers.create(
+            image,
+            command or None,
+            name=name or None,
+            stdin_open=interactive,
+            tty=tty,
+            environment=environment or None,
+            restart_policy=policy,
+            ports=ports or None,
+            labels=labels or {},
+            detach=True,
+        )
+    except Exception as e:
+        raise translate(e, f"create from {image}") from e
+    return ContainerRef(id=c.id, name=c.name)
+
+
+def start_container(container_id: str) -> None:
+    try:
+        client().api.start(container_id)
+    except Exception as e:
+        raise translate(e, "start") from e
+
+
+def discard_container(container_id: str) -> None:
+    """`docker rm -f`; a container that is already gone is fine."""
+    try:
+        client().api.remove_container(container_id, force=True, v=True)
+    except docker.errors.NotFound:
+        return
+    except Exception as e:
+        raise translate(e, "remove") from e
+
+
+def run_container(image: str, **options) -> ContainerRef:
+    """`docker run -d`: create, then start; a container that cannot start is removed again."""
+    ref = create_container(image, **options)
+    try:
+        start_container(ref.id)
+    except EngineError as e:
+        try:
+            discard_container(ref.id)
+        except EngineError:
+            pass
+        raise EngineError(f"{ref.name} could not start, so it was removed again. The engine said: {e}") from e
+    return ref
+
+
+def published_ports(container_id: str) -> list[PublishedPort]:
+    """The real bindings from inspect, including host ports the engine picked."""
+    try:
+        attrs = client().api.inspect_container(container_id)
+    except Exception as e:
+        raise translate(e) from e
+    found = []
+    for key, bindings in ((attrs.get("NetworkSettings") or {}).get("Ports") or {}).items():
+        port, _, protocol = key.partition("/")
+        for b in bindings or []:
+            if b.get("HostPort"):
+                found.append(PublishedPort(int(port), protocol or "tcp", b.get("HostIp", ""), int(b["HostPort"])))
+    return sorted(found, key=lambda p: (p.container_port, p.protocol, ":" in p.host_ip, p.host_ip, p.host_port))
+
+
+def container_labels(container_id: str) -> dict[str, str]:
+    try:
+        attrs = client().api.inspect_container(container_id)
+    except Exception as e:
+        raise translate(e) from e
+    return (attrs.get("Config") or {}).get("Labels") or {}
+
+
+def exec_stream(container_id: str, argv: list[str], environment: dict[str, str] | None = None):
+    """`docker exec` with stdout and stderr as they come: yields {"output": text}, then {"exit_code": n}."""
+    import codecs
+
+    try:
+        api = client().api
+        created = api.exec_create(container_id, argv, stdout=True, stderr=True, tty=False, environment=environment)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        for chunk in api.exec_start(created["Id"], stream=True):
+            text = decoder.decode(chunk)
+            if text:
+                yield {"output": text}
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            yield {"output": tail}
+        code = api.exec_inspect(created["Id"]).get("ExitCode")
+    except Exception as e:
+        raise translate(e, f"exec {argv[0]}") from e
+    yield {"exit_code": code}
+
+
+# === end run and deploy ===
+
+
+# === terminal ===
+
+# Every process started for a terminal carries this variable (children inherit it), so closing
+# the session can find and kill them all inside the container: the engine itself never does.
+SESSION_ENV = "DOCKERPANEL_TERMINAL"
+DEFAULT_SHELL = ["/bin/sh", "-c", "if [ -x /bin/bash ]; then exec /bin/bash; else exec /bin/sh; fi"]
+_KILL_SCRIPT = r"""
+m="$1=$2"
+# one grep over every environ (NUL-separated entries: -z), not a process per process: cheap at scale
+find_pids() { grep -lszxF "$m" /proc/[0-9]*/environ | sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p'; }
+pids=$(find_pids)
+[ -z "$pids" ] && exit 0
+kill -HUP $pids 2>/dev/null
+for i in 1 2 3 4 5 6 7 8 9 10; do
+  sleep 0.1
+  pids=$(find_pids)
+  [ -z "$pids" ] && exit 0
+done
+kill -KILL $pids 2>/dev/null
+exit 0
+"""
+
+
+@dataclass
+class TerminalStream:
+    """A hijacked engine connection carrying a tty: raw bytes both ways.
+
+    `sock` is a plain socket the caller may set non-blocking; `pending` holds bytes the HTTP layer
+    already read past the upgrade headers (the first prompt bytes must not be lost).
+    """
+
+    sock: object
+    pending: bytes
+    container_id: str
+    exec_id: str = ""  # empty for an attach
+    session: str = ""
+    _keep: object = None  # the HTTP response; collecting it would close the socket
+
+    def close(self) -> None:
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        if self._keep is not None:
+            try:
+                self._keep.close()
+            except Exception:
+                pass
+
+
+@dataclass(frozen=True)
+class TerminalTarget:
+    id: str
+    name: str
+    running: bool
+    status: str
+    tty: bool
+    open_stdin: bool
+
+
+def terminal_target(container_id: str) -> TerminalTarget:
+    """What a terminal page needs to know about a container: running, created with -i and -t."""
+    try:
+        data = client().api.inspect_container(container_id)
+    except Exception as e:
+        raise translate(e, "inspect") from e
+    state = data.get("State") or {}
+    config = data.get("Config") or {}
+    return TerminalTarget(
+        id=data["Id"],
+        name=(data.get("Name") or "").lstrip("/"),
+        running=bool(state.get("Running")) and not state.get("Paused"),
+        status=state.get("Status", ""),
+        tty=bool(config.get("Tty")),
+        open_stdin=bool(config.get("OpenStdin")),
+    )
+
+
+def _hijacked(raw) -> tuple[object, bytes, object]:
+    """The plain socket under the SDK's hijacked connection, the bytes http.client already
+    buffered past the upgrade headers, and the response to keep alive."""
+    response = getattr(raw, "_response", None)
+    sock = getattr(raw, "_sock", None)
+    if sock is None or not hasattr(sock, "fileno") or type(sock).__name__ == "SSLSocket":
+        raw.close()
+        raise EngineError(
+            f"The terminal needs a unix:// or plain tcp:// engine address; {address()} is not supported for terminals"
+        )
+    sock.setblocking(False)  # also lifts the client's timeout, which would end an idle shell
+    pending = b""
+    if response is not None:
+        try:
+            pending = response.raw._fp.fp.read1(65536) or b""
+        except (AttributeError, BlockingIOError, TypeError, ValueError):
+            pending = b""
+    return sock, pending, response
+
+
+def exec_terminal(
+    container_id: str, cmd: list[str] | None, user: str = "", workdir: str = "", cols: int = 0, rows: int = 0
+) -> TerminalStream:
+    """`docker exec -it` : start `cmd` (default: bash, else sh) on a tty and hand back its socket."""
+    import uuid
+
+    session = uuid.uuid4().hex
+    api = client().api
+    try:
+        created = api.exec_create(
+            container_id,
+            cmd or DEFAULT_SHELL,
+            stdin=True,
+            tty=True,
+            user=user,
+            workdir=workdir or None,
+            environment={SESSION_ENV: session, "TERM": "xterm-256color"},
+        )
+        exec_id = created["Id"]
+        raw = api.exec_start(exec_id, tty=True, socket=True)
+    except Exception as e:
+        raise translate(e, "exec") from e
+    sock, pending, response = _hijacked(raw)
+    stream = TerminalStream(sock, pending, container_id, exec_id, session, response)
+    if cols and rows:
+        try:
+            resize_exec(exec_id, cols, rows)
+        except EngineError:
+            pass  # the process may already have exited; its exit code will tell
+    return stream
+
+
+def attach_terminal(container_id: str) -> TerminalStream:
+    """`docker attach`: the main process's tty. Ctrl-P Ctrl-Q (the engine's detach keys) ends it."""
+    api = client().api
+    try:
+        raw = api.attach_socket(container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+    except Exception as e:
+        raise translate(e, "attach") from e
+    sock, pending, response = _hijacked(raw)
+    return TerminalStream(sock, pending, container_id, _keep=response)
+
+
+def resize_exec(exec_id: str, cols: int, rows: int) -> None:
+    try:
+        client().api.exec_resize(exec_id, height=rows, width=cols)
+    except Exception as e:
+        raise translate(e, "resize") from e
+
+
+def resize_container(container_id: str, cols: int, rows: int) -> None:
+    try:
+        client().api.resize(container_id, height=rows, width=cols)
+    except Exception as e:
+        raise translate(e, "resize") from e
+
+
+def exec_exit_code(exec_id: str, wait_s: float = 2.0) -> int | None:
+    """The exit code of a finished exec, waiting briefly for the engine to notice; None if running."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            data = client().api.exec_inspect(exec_id)
+        except Exception as e:
+            raise translate(e, "exec inspect") from e
+        if not data.get("Running"):
+            return data.get("ExitCode")
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+
+
+def container_exit_code(container_id: str, wait_s: float = 2.0) -> int | None:
+    """The exit code of a stopped container, or None while it still runs (after a detach)."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            state = client().api.inspect_container(container_id).get("State") or {}
+        except Exception as e:
+            raise translate(e, "inspect") from e
+        if not state.get("Running"):
+            return state.get("ExitCode")
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.05)
+
+
+def kill_terminal(stream: TerminalStream) -> int:
+    """Hang up the processes a terminal session started (SIGHUP, then SIGKILL after 1 s).
+
+    Finds them by the session variable in /proc/*/environ with a second exec as root, so it works
+    whether the engine is local or remote. Returns how many signals were needed (0: none left).
+    """
+    try:
+        if not terminal_target(stream.container_id).running:
+            return 0
+        api = client().api
+        created = api.exec_create(
+            stream.container_id, ["/bin/sh", "-c", _KILL_SCRIPT, "kill", SESSION_ENV, stream.session], user="0"
+        )
+        api.exec_start(created["Id"])
+        return api.exec_inspect(created["Id"]).get("ExitCode") or 0
+    except NotFound:
+        return 0
+    except Exception as e:
+        raise translate(e, "kill") from e
+
+
+# === end terminal ===
+
+
 # === logs and stats ===
 
 STDOUT = "stdout"

@@ -9,6 +9,12 @@ websocket_urlpatterns = [
 ]
 
 # === terminal (issue 4): ws/containers/<ref>/exec/, ws/containers/<ref>/attach/ ===
+from containers import terminal  # noqa: E402
+
+websocket_urlpatterns += [
+    path("ws/containers/<str:ref>/exec/", terminal.ExecConsumer.as_asgi()),
+    path("ws/containers/<str:ref>/attach/", terminal.AttachConsumer.as_asgi()),
+]
 # === end terminal ===
 
 # === containers and images (issue 3): pull progress ===

@@ -1,0 +1,279 @@
+"""The run form (`docker run` / `docker create` with -p rows) and the Apache demo form."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from django import forms
+
+from containers import engine, ports
+from containers.runspec import RESTART_POLICIES, RunSpec
+
+# The engine's rule for container names.
+NAME_RULE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+ENV_KEY = re.compile(r"^[^=\s]+$")
+
+
+def check_image(text: str) -> str:
+    try:
+        engine.parse_image_reference(text)
+    except ValueError as e:
+        raise forms.ValidationError(str(e)) from None
+    return text.strip()
+
+
+class RunForm(forms.Form):
+    mode = forms.ChoiceField(
+        choices=[("run", "Run: create and start (docker run)"), ("create", "Create only, not started (docker create)")],
+        initial="run",
+        widget=forms.RadioSelect,
+    )
+    image = forms.CharField(
+        max_length=255,
+        widget=forms.TextInput(attrs={"list": "local-images", "placeholder": "debian:bookworm", "autocomplete": "off"}),
+        help_text="A local image, or one to pull first.",
+    )
+    name = forms.CharField(
+        required=False, max_length=128, help_text="--name; empty lets the engine pick one.", widget=forms.TextInput()
+    )
+    command = forms.CharField(
+        required=False,
+        max_length=4000,
+        help_text="Overrides the image's command; quoted as in a shell, e.g. sh -c 'echo hi'.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    interactive = forms.BooleanField(required=False, initial=True, label="-i (keep STDIN open)")
+    tty = forms.BooleanField(required=False, initial=True, label="-t (allocate a terminal)")
+    detach = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="-d (detach)",
+        help_text="Without -d the CLI attaches your terminal; the panel opens the container's page instead.",
+    )
+    restart = forms.ChoiceField(choices=[(p, p) for p in RESTART_POLICIES], initial="no", label="Restart policy")
+    publish = forms.CharField(
+        required=False,
+        max_length=4000,
+        label="-p text",
+        help_text="As on the command line: -p 3306:3306 -p 127.0.0.1:7777:80 -p 80 -p [::1]:8080:80/udp, ranges 8000-8002:80-82.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "-p 8080:80"}),
+    )
+
+    def clean_image(self) -> str:
+        return check_image(self.cleaned_data["image"])
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if name and not NAME_RULE.match(name):
+            raise forms.ValidationError(
+                f"'{name}' is not a valid name: use letters, digits and _ . - (2 or more), starting with a letter or digit."
+            )
+        return name
+
+    def clean_command(self) -> list[str]:
+        try:
+            return shlex.split(self.cleaned_data["command"])
+        except ValueError as e:
+            raise forms.ValidationError(f"cannot read the command: {e}") from None
+
+    def clean_publish(self) -> list[ports.PortBinding]:
+        try:
+            return ports.parse(self.cleaned_data["publish"])
+        except ports.PortError as e:
+            raise forms.ValidationError(str(e)) from None
+
+
+class PortRowForm(forms.Form):
+    host_ip = forms.CharField(required=False, max_length=64, widget=forms.TextInput(attrs={"placeholder": "all"}))
+    host_port = forms.CharField(required=False, max_length=16, widget=forms.TextInput(attrs={"placeholder": "random"}))
+    container_port = forms.CharField(max_length=16, widget=forms.TextInput(attrs={"placeholder": "80"}))
+    protocol = forms.ChoiceField(choices=[(p, p) for p in ports.PROTOCOLS], initial="tcp")
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            data["binding"] = ports.make_binding(
+                data.get("host_ip", ""), data.get("host_port", ""), data.get("container_port", ""), data["protocol"]
+            )
+        except ports.PortError as e:
+            self.add_error(e.field or "container_port", str(e))
+        return data
+
+
+class EnvRowForm(forms.Form):
+    key = forms.CharField(max_length=256, widget=forms.TextInput(attrs={"placeholder": "NAME"}))
+    value = forms.CharField(required=False, max_length=4000, widget=forms.TextInput(attrs={"placeholder": "value"}))
+
+    def clean_key(self) -> str:
+        key = self.cleaned_data["key"].strip()
+        if not ENV_KEY.match(key):
+            raise forms.ValidationError(f"'{key}' is not a variable name: no spaces or '='.")
+        return key
+
+
+PortRowFormSet = forms.formset_factory(PortRowForm, extra=0)
+EnvRowFormSet = forms.formset_factory(EnvRowForm, extra=0)
+
+
+def binding_row(binding: ports.PortBinding) -> dict:
+    return {
+        "host_ip": binding.host_ip,
+        "host_port": "" if binding.host is None else str(binding.host),
+        "container_port": str(binding.container),
+        "protocol": binding.protocol,
+    }
+
+
+def rows_data(prefix: str, rows: list[dict]) -> dict:
+    """Formset POST data for rows (all of them "extra", so a row left blank is simply ignored)."""
+    data = {f"{prefix}-TOTAL_FORMS": str(len(rows)), f"{prefix}-INITIAL_FORMS": "0"}
+    for i, row in enumerate(rows):
+        data.update({f"{prefix}-{i}-{k}": v for k, v in row.items()})
+    return data
+
+
+class RunRequest:
+    """The run form with its port and environment rows, validated together into a RunSpec."""
+
+    def __init__(self, data=None, initial: dict | None = None):
+        self.form = RunForm(data, initial=initial)
+        if data is None:
+            self.ports = PortRowFormSet(rows_data("ports", [{"protocol": "tcp"}]), prefix="ports")
+            self.env = EnvRowFormSet(prefix="env")
+        else:
+            self.ports = PortRowFormSet(data, prefix="ports")
+            self.env = EnvRowFormSet(data, prefix="env")
+
+    def spec(self, check_engine: bool = False) -> RunSpec | None:
+        """The RunSpec, or None with every error on its field. check_engine adds the checks that ask the
+        engine and the host (name taken, host port published or bound)."""
+        valid = all([self.form.is_valid(), self.ports.is_valid(), self.env.is_valid()])
+        if not valid:
+            return None
+        rows = [(f, f.cleaned_data["binding"]) for f in self.ports if f.cleaned_data]
+        typed = self.form.cleaned_data["publish"]
+        bindings = [b for _, b in rows] + typed
+
+        def fail(index: int, message: str) -> None:
+            if index < len(rows):
+                rows[index][0].add_error("host_port", message)
+            else:
+                self.form.add_error("publish", message)
+
+        for index, message in ports.duplicates(bindings):
+            fail(index, message)
+        if check_engine and self.form.is_valid() and not any(f.errors for f, _ in rows):
+            self._check_engine(bindings, fail)
+        if self.form.errors or any(f.errors for f, _ in rows):
+            return None
+        data = self.form.cleaned_data
+        start = data["mode"] == "run"
+        return RunSpec(
+            image=data["image"],
+            name=data["name"],
+            command=tuple(data["command"]),
+            interactive=data["interactive"],
+            tty=data["tty"],
+            detach=data["detach"] and start,
+            start=start,
+            environment=tuple((f.cleaned_data["key"], f.cleaned_data["value"]) for f in self.env if f.cleaned_data),
+            restart=data["restart"],
+            ports=tuple(bindings),
+        )
+
+    def _check_engine(self, bindings: list[ports.PortBinding], fail) -> None:
+        name = self.form.cleaned_data["name"]
+        if name and engine.container_name_taken(name):
+            self.form.add_error("name", f"The name '{name}' is already used by another container.")
+        if self.form.cleaned_data["mode"] != "run":
+            return  # a created container binds nothing until it starts
+        check_host_ports(bindings, fail)
+
+    @property
+    def errors(self) -> list[str]:
+        """Every error message, for the compact list under the preview."""
+        found = [e for errs in self.form.errors.values() for e in errs]
+        for rowset in (self.ports, self.env):
+            found += [e for f in rowset.forms for errs in f.errors.values() for e in errs]
+            found += list(rowset.non_form_errors())
+        return found
+
+
+def check_host_ports(bindings: list[ports.PortBinding], fail) -> None:
+    """fail(index, message) for each host port a running container publishes or a host process holds."""
+    used = engine.published_host_ports()
+    for index, b in enumerate(bindings):
+        for _, host_port in b.pairs():
+            if host_port is None:
+                continue
+            owner = next(
+                (
+                    u
+                    for u in used
+                    if u.host_port == host_port and u.protocol == b.protocol and ports.overlaps(u.host_ip, b.host_ip)
+                ),
+                None,
+            )
+            if owner:
+                fail(index, f"host port {host_port}/{b.protocol} is already published by container {owner.container}")
+                break
+            try:
+                free = ports.host_port_free(b.host_ip, host_port, b.protocol)
+            except ports.PortError as e:
+                fail(index, str(e))
+                break
+            if not free:
+                where = ports.host_ip_text(b.host_ip or "0.0.0.0")
+                fail(index, f"host port {where}:{host_port}/{b.protocol} is already in use by a process on this host")
+                break
+
+
+def fill_rows(data) -> tuple[dict, str]:
+    """POST data with the -p text moved into port rows after the non-blank ones, and the text's error.
+
+    On an error the rows and the text are left as they are, so the user can fix the text.
+    """
+    data = data.copy()
+    try:
+        typed = ports.parse(data.get("publish", ""))
+    except ports.PortError as e:
+        return data, str(e)
+    existing = [{k: str(f[k].value() or "") for k in f.fields} for f in PortRowFormSet(data, prefix="ports").forms]
+    rows = [r for r in existing if any(r[k].strip() for k in ("host_ip", "host_port", "container_port"))]
+    for key in [k for k in data if k.startswith("ports-")]:
+        del data[key]
+    rows += [binding_row(b) for b in typed]
+    for key, value in rows_data("ports", rows or [{"protocol": "tcp"}]).items():
+        data[key] = value
+    data["publish"] = ""
+    return data, ""
+
+
+class ApacheDeployForm(forms.Form):
+    preset = forms.ChoiceField(choices=[("seed", "As in the seed notes"), ("official", "Official image")])
+    image = forms.CharField(max_length=255)
+    name = forms.CharField(max_length=128)
+    host_ip = forms.CharField(required=False, max_length=64, label="Host IP")
+    host_port = forms.IntegerField(min_value=1, max_value=65535, label="Host port")
+
+    def clean_image(self) -> str:
+        return check_image(self.cleaned_data["image"])
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not NAME_RULE.match(name):
+            raise forms.ValidationError(f"'{name}' is not a valid container name.")
+        return name
+
+    def clean_host_ip(self) -> str:
+        try:
+            return ports.parse_ip(self.cleaned_data["host_ip"])
+        except ports.PortError as e:
+            raise forms.ValidationError(str(e)) from None
+
+    def binding(self) -> ports.PortBinding:
+        port = ports.PortRange(self.cleaned_data["host_port"], self.cleaned_data["host_port"])
+        return ports.PortBinding(container=ports.PortRange(80, 80), host=port, host_ip=self.cleaned_data["host_ip"])

@@ -1,0 +1,367 @@
+"""In-browser terminals: `docker exec -it` and `docker attach` streamed over a websocket.
+
+Protocol (same for exec and attach):
+- client to server: binary frames are keystrokes (raw bytes). Text frames are JSON control,
+  `{"type": "resize", "cols": C, "rows": R}` or `{"type": "ack", "bytes": N}`; any other text frame
+  is taken as keystrokes (xterm.js's onData gives strings).
+- server to client: binary frames are terminal output, raw bytes as the engine sent them (the
+  browser decodes UTF-8, so a character split across two reads still displays whole). Text frames
+  are JSON status: `{"type": "exit", "code": N, "message": "..."}` (code is null when unknown),
+  `{"type": "detached", "message": "..."}` (attach only: Ctrl-P Ctrl-Q) and
+  `{"type": "error", "message": "..."}`; the server closes the socket after each of them.
+
+Flow control (after xterm.js's flow-control guide): the client acknowledges output it has
+processed with `{"type": "ack", "bytes": N}` (N bytes since its last ack; the page acks every
+ACK_EVERY bytes, from term.write's callback). While more than WINDOW bytes are unacknowledged the
+server stops reading the engine socket, so a flood (`yes`) is held back by the kernel buffers and
+the tty, in the container, instead of piling up in the server's memory or the browser.
+
+The output is read from the engine's hijacked socket with the event loop's own non-blocking
+`sock_recv`: no thread per terminal, no read timeout, and bytes never pass through the channel layer.
+When the socket closes, every process the exec started is hung up (engine.kill_terminal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import shlex
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+
+from containers import audit, engine
+from containers.consumers import PanelConsumer
+
+CHUNK = 65536
+BATCH_S = 0.004
+WINDOW = 256 * 1024
+ACK_EVERY = 32 * 1024
+DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q, the engine's default
+# Engine calls block (open, resize, exit status, clean-up); they get their own threads so a burst of
+# terminals opening or closing never waits behind, or holds up, the rest of the server.
+_engine_threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="terminal-engine")
+_USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})?$")
+
+
+@dataclass(frozen=True)
+class ExecOptions:
+    cmd: list[str]  # empty: bash if the image has it, else sh
+    user: str = ""
+    workdir: str = ""
+
+    @property
+    def shown_cmd(self) -> str:
+        return shlex.join(self.cmd) if self.cmd else "/bin/bash"
+
+
+def parse_exec_options(cmd: str = "", user: str = "", workdir: str = "") -> ExecOptions:
+    """Check what the user typed for `docker exec -it [-u USER] [-w DIR] CONTAINER CMD`.
+
+    Raises ValueError with a message for the page.
+    """
+    cmd, user, workdir = (cmd or "").strip(), (user or "").strip(), (workdir or "").strip()
+    if len(cmd) > 1000:
+        raise ValueError("The command is too long (1000 characters at most)")
+    try:
+        argv = shlex.split(cmd)
+    except ValueError as e:
+        raise ValueError(f"The command cannot be read: {e} (check the quotes)") from e
+    if user and not _USER.match(user):
+        raise ValueError(f"'{user}' is not a user: give a name or UID, optionally :group, as for docker exec -u")
+    if workdir and (not workdir.startswith("/") or "\0" in workdir or len(workdir) > 1000):
+        raise ValueError(f"'{workdir}' is not an absolute path, as docker exec -w needs")
+    return ExecOptions(cmd=argv, user=user, workdir=workdir)
+
+
+def cli_equivalent(container: str, options: ExecOptions) -> str:
+    """The docker CLI command that opens the same terminal."""
+    parts = ["docker", "exec", "-it"]
+    if options.user:
+        parts += ["-u", options.user]
+    if options.workdir:
+        parts += ["-w", options.workdir]
+    return " ".join([shlex.join(parts + [container]), options.shown_cmd])
+
+
+def _gather(sock, data: bytes) -> tuple[bytes, bool]:
+    """Add what the socket already holds to `data`, without waiting; True once the stream ended."""
+    parts = [data]
+    size = len(data)
+    while size < CHUNK:
+        try:
+            more = sock.recv(CHUNK - size)
+        except BlockingIOError:
+            return b"".join(parts), False
+        except OSError:
+            return b"".join(parts), True
+        if not more:
+            return b"".join(parts), True
+        parts.append(more)
+        size += len(more)
+    return b"".join(parts), False
+
+
+async def in_engine_thread(fn, *args):
+    return await asyncio.get_running_loop().run_in_executor(_engine_threads, partial(fn, *args))
+
+
+def _query(scope) -> dict[str, str]:
+    raw = parse_qs(scope.get("query_string", b"").decode("utf-8", "replace"))
+    return {k: v[-1] for k, v in raw.items()}
+
+
+def _size(value) -> int | None:
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return None
+    return n if 1 <= n <= 1000 else None
+
+
+class TerminalConsumer(PanelConsumer):
+    """Shared pump between a websocket and a hijacked engine socket; see the module docstring."""
+
+    role = "operator"
+    action = ""
+    stream: engine.TerminalStream | None = None
+    target: engine.TerminalTarget | None = None
+    reader: asyncio.Task | None = None
+    ended = False
+    exit_code: int | None = None
+    opened_at = 0.0
+
+    async def start(self) -> None:
+        await self.accept()
+        self.window = asyncio.Event()
+        self.window.set()
+        self.unacked = 0
+        self.last_keys = b""
+        query = _query(self.scope)
+        self.cols, self.rows = _size(query.get("cols")), _size(query.get("rows"))
+        ref = self.scope["url_route"]["kwargs"]["ref"]
+        try:
+            self.prepare(query)
+            self.target = await in_engine_thread(self.find_target, ref)
+            self.stream = await in_engine_thread(self.open_stream)
+        except (engine.EngineError, ValueError) as e:
+            await self.record(ok=False, result=str(e), target_name=self.target.name if self.target else ref)
+            await self.send(text_data=json.dumps({"type": "error", "message": str(e)}))
+            await self.close()
+            return
+        self.opened_at = time.monotonic()
+        if self.stream.pending:
+            await self.send_output(self.stream.pending)
+        self.reader = asyncio.create_task(self.pump())
+        await self.record(result="session opened")  # after the reader starts: the prompt need not wait
+
+    def prepare(self, query: dict[str, str]) -> None:
+        """Check the request's options before anything runs (ValueError to refuse)."""
+
+    def find_target(self, ref: str) -> engine.TerminalTarget:
+        found = engine.resolve_container(ref)
+        target = engine.terminal_target(found.id)
+        if not target.running:
+            state = target.status or "not running"
+            todo = "unpause" if state == "paused" else "start"
+            raise engine.Conflict(f"Container {target.name} is {state}; {todo} it to open a terminal")
+        return target
+
+    def open_stream(self) -> engine.TerminalStream:
+        raise NotImplementedError
+
+    async def send_output(self, data: bytes) -> None:
+        self.unacked += len(data)
+        if self.unacked >= WINDOW:
+            self.window.clear()
+        await self.send(bytes_data=data)
+
+    async def pump(self) -> None:
+        loop = asyncio.get_running_loop()
+        sock = self.stream.sock
+        last_sent = 0.0
+        eof = False
+        while not eof:
+            await self.window.wait()
+            try:
+                data = await loop.sock_recv(sock, CHUNK)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            if len(data) < CHUNK and time.monotonic() - last_sent < BATCH_S:
+                # In a burst a tty hands over a line at a time; a few ms gathers them into one frame
+                # (a frame per line costs the server and the browser far more than the bytes).
+                await asyncio.sleep(BATCH_S)
+                data, eof = _gather(sock, data)
+            await self.send_output(data)
+            last_sent = time.monotonic()
+        self.ended = True
+        try:
+            status = await in_engine_thread(self.ending)
+        except engine.NotFound:
+            status = {"type": "exit", "code": None, "message": f"The container {self.target.name} was removed."}
+        except engine.EngineError as e:
+            status = {"type": "exit", "code": None, "message": str(e)}
+        await self.send(text_data=json.dumps(status))
+        await self.close()
+
+    def ending(self) -> dict:
+        """The status frame once the engine closed the stream."""
+        raise NotImplementedError
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.stream is None or self.ended:
+            return
+        if bytes_data is not None:
+            await self.write(bytes_data)
+            return
+        if text_data is None:
+            return
+        control = None
+        if text_data.startswith("{"):
+            try:
+                control = json.loads(text_data)
+            except ValueError:
+                control = None
+        if isinstance(control, dict) and control.get("type") == "resize":
+            cols, rows = _size(control.get("cols")), _size(control.get("rows"))
+            if cols and rows:
+                self.cols, self.rows = cols, rows
+                try:
+                    await in_engine_thread(self.resize, cols, rows)
+                except engine.EngineError:
+                    pass  # the process is ending; its exit status follows
+        elif isinstance(control, dict) and control.get("type") == "ack":
+            n = control.get("bytes")
+            if isinstance(n, int) and n > 0:
+                self.unacked = max(0, self.unacked - n)
+                if self.unacked < WINDOW:
+                    self.window.set()
+        else:
+            await self.write(text_data.encode("utf-8"))
+
+    async def write(self, data: bytes) -> None:
+        self.last_keys = (self.last_keys + data)[-len(DETACH_KEYS) :]
+        try:
+            await asyncio.get_running_loop().sock_sendall(self.stream.sock, data)
+        except OSError:
+            pass  # the engine closed the stream; pump() reports how it ended
+
+    def resize(self, cols: int, rows: int) -> None:
+        raise NotImplementedError
+
+    async def disconnect(self, code: int) -> None:
+        if self.reader is not None and self.reader is not asyncio.current_task():
+            self.reader.cancel()
+        if self.stream is not None:
+            try:
+                await in_engine_thread(self.release)
+            except engine.EngineError as e:
+                await self.record(ok=False, result=f"session closed; cleaning up failed: {e}", closing=True)
+            else:
+                await self.record(result="session closed", closing=True)
+            self.stream = None
+        await super().disconnect(code)
+
+    def release(self) -> None:
+        self.stream.close()
+
+    def audit_params(self) -> dict:
+        return {}
+
+    async def record(self, ok: bool = True, result: str = "", target_name: str = "", closing: bool = False) -> None:
+        params = self.audit_params()
+        if closing:
+            params["duration_s"] = round(time.monotonic() - self.opened_at, 1)
+            params["exit_code"] = self.exit_code
+        await database_sync_to_async(audit.record)(
+            self.scope,
+            self.action,
+            target_id=self.target.id if self.target else "",
+            target_name=target_name or (self.target.name if self.target else ""),
+            params=params,
+            ok=ok,
+            result=result,
+        )
+
+
+class ExecConsumer(TerminalConsumer):
+    """/ws/containers/<ref>/exec/?cmd=&user=&workdir=&cols=&rows= : `docker exec -it`."""
+
+    action = "container.exec"
+    options = ExecOptions(cmd=[])
+
+    def prepare(self, query: dict[str, str]) -> None:
+        self.options = parse_exec_options(query.get("cmd", ""), query.get("user", ""), query.get("workdir", ""))
+
+    def open_stream(self) -> engine.TerminalStream:
+        o = self.options
+        return engine.exec_terminal(self.target.id, o.cmd, o.user, o.workdir, self.cols or 0, self.rows or 0)
+
+    def resize(self, cols: int, rows: int) -> None:
+        engine.resize_exec(self.stream.exec_id, cols, rows)
+
+    def ending(self) -> dict:
+        code = engine.exec_exit_code(self.stream.exec_id)
+        self.exit_code = code
+        if code is None or code >= 128:  # killed: perhaps with the whole container, which takes a moment to show
+            for _ in range(10):
+                if not engine.terminal_target(self.target.id).running:
+                    return {"type": "exit", "code": code, "message": f"The container {self.target.name} stopped."}
+                time.sleep(0.1)
+        return {"type": "exit", "code": code, "message": f"The process exited with code {code}."}
+
+    def release(self) -> None:
+        try:
+            engine.kill_terminal(self.stream)  # the shell and whatever it started
+        finally:
+            self.stream.close()
+
+    def audit_params(self) -> dict:
+        o = self.options
+        return {"cmd": o.shown_cmd if o.cmd else "/bin/bash || /bin/sh", "user": o.user, "workdir": o.workdir}
+
+
+class AttachConsumer(TerminalConsumer):
+    """/ws/containers/<ref>/attach/ : `docker attach` to a container made with -i -t."""
+
+    action = "container.attach"
+
+    def find_target(self, ref: str) -> engine.TerminalTarget:
+        target = super().find_target(ref)
+        if not (target.tty and target.open_stdin):
+            raise engine.Conflict(
+                f"Container {target.name} was not created with -i -t (an open stdin and a tty), so there is "
+                "no terminal to attach to. Open a terminal (docker exec) or read its logs instead."
+            )
+        return target
+
+    def open_stream(self) -> engine.TerminalStream:
+        stream = engine.attach_terminal(self.target.id)
+        if self.cols and self.rows:
+            try:
+                engine.resize_container(self.target.id, self.cols, self.rows)
+            except engine.EngineError:
+                pass
+        return stream
+
+    def resize(self, cols: int, rows: int) -> None:
+        engine.resize_container(self.target.id, cols, rows)
+
+    def ending(self) -> dict:
+        detaching = self.last_keys == DETACH_KEYS
+        code = engine.container_exit_code(self.target.id, wait_s=0.5 if detaching else 3.0)
+        if code is None:
+            return {"type": "detached", "message": f"Detached; {self.target.name} is still running."}
+        self.exit_code = code
+        return {
+            "type": "exit",
+            "code": code,
+            "message": f"The container {self.target.name} stopped (exit code {code}).",
+        }

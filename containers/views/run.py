@@ -1,0 +1,122 @@
+"""The run form: `docker run` / `docker create` with port bindings, its live preview, and the pull first."""
+
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+
+from containers import audit, engine
+from containers.forms import RunRequest, fill_rows
+from containers.roles import role_required
+from containers.streaming import iterate_in_thread, ndjson_response
+
+
+def _page(request: HttpRequest, run: RunRequest, status: int = 200) -> HttpResponse:
+    context = {"run": run, "images": engine.local_image_tags(), "preview": _preview_context(run)}
+    return render(request, "run/new.html", context, status=status)
+
+
+def _preview_context(run: RunRequest) -> dict:
+    if not run.form.is_bound:
+        return {"cli": "", "errors": []}
+    spec = run.spec()
+    return {"cli": spec.cli() if spec else "", "errors": [] if spec else run.errors}
+
+
+@role_required("admin")
+def new_container(request: HttpRequest) -> HttpResponse:
+    """GET: the form. POST: validate everything, pull first if needed, then create (and start)."""
+    if request.method != "POST":
+        initial = {"image": request.GET.get("image", "")}
+        return _page(request, RunRequest(initial=initial))
+    run = RunRequest(request.POST)
+    if request.POST.get("edit"):
+        return _page(request, run)  # back from the pull page, with everything as it was
+    try:
+        spec = run.spec(check_engine=True)
+    except engine.EngineUnavailable:
+        raise
+    except engine.EngineError as e:
+        run.form.add_error(None, f"The engine could not check the form: {e}")
+        spec = None
+    if spec is None:
+        return _page(request, run)
+    if not engine.image_exists(spec.image) and not request.POST.get("pulled"):
+        # The image comes first, with progress; the page then submits the same form again.
+        return render(request, "run/pull.html", {"spec": spec, "data": request.POST.lists()})
+    action = "container.run" if spec.start else "container.create"
+    try:
+        if spec.start:
+            ref = engine.run_container(spec.image, **spec.engine_options())
+        else:
+            ref = engine.create_container(spec.image, **spec.engine_options())
+    except engine.EngineError as e:
+        audit.record(request, action, target_name=spec.name, params=spec.audit_params(), ok=False, result=str(e))
+        run.form.add_error(None, str(e))
+        return _page(request, run)
+    links = engine.published_ports(ref.id) if spec.start else []
+    audit.record(
+        request,
+        action,
+        target_id=ref.id,
+        target_name=ref.name,
+        params={**spec.audit_params(), "published": [f"{p.url} -> {p.container_port}/{p.protocol}" for p in links]},
+        result="started" if spec.start else "created",
+    )
+    if links:
+        listed = format_html_join(
+            ", ",
+            '<a href="{}" target="_blank" rel="noopener">{}</a> → {}/{}',
+            ((p.url, p.url, p.container_port, p.protocol) for p in links),
+        )
+        messages.success(request, format_html("Started {}. Published: {}", ref.name, listed))
+    elif spec.start:
+        messages.success(request, f"Started {ref.name}.")
+    else:
+        messages.success(request, f"Created {ref.name} (not started).")
+    return redirect(f"/containers/{ref.name}/")
+
+
+@require_POST
+@role_required("admin")
+def preview(request: HttpRequest) -> HttpResponse:
+    """The command the form would run, rendered by the same code that runs it (htmx fragment)."""
+    return render(request, "run/_preview.html", {"preview": _preview_context(RunRequest(request.POST))})
+
+
+@require_POST
+@role_required("admin")
+def fill_ports(request: HttpRequest) -> HttpResponse:
+    """Move the -p text into port rows (htmx fragment of the ports section)."""
+    data, error = fill_rows(request.POST)
+    run = RunRequest(data)
+    return render(request, "run/_ports.html", {"run": run, "publish_error": error})
+
+
+@require_POST
+@role_required("admin")
+def pull(request: HttpRequest) -> HttpResponse:
+    """`docker pull IMAGE` for the run form, as an NDJSON progress stream."""
+    text = request.POST.get("image", "")
+
+    async def events():
+        try:
+            ref = engine.parse_image_reference(text)
+        except ValueError as e:
+            yield {"type": "error", "message": str(e)}
+            return
+        try:
+            async for event in iterate_in_thread(lambda: engine.pull(ref)):
+                yield {"type": "progress", **event}
+        except engine.EngineError as e:
+            await sync_to_async(audit.record)(request, "image.pull", target_name=str(ref), ok=False, result=str(e))
+            yield {"type": "error", "message": str(e)}
+            return
+        await sync_to_async(audit.record)(request, "image.pull", target_name=str(ref), result="pulled")
+        yield {"type": "done", "image": str(ref)}
+
+    return ndjson_response(events())

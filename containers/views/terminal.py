@@ -1,0 +1,48 @@
+"""Terminal pages: `docker exec -it` and `docker attach` in the browser (the stream is a websocket)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from containers import engine
+from containers.access import get_container_or_404
+from containers.roles import role_required
+from containers.terminal import ExecOptions, cli_equivalent, parse_exec_options
+
+
+@role_required("operator")
+def exec_page(request: HttpRequest, ref: str) -> HttpResponse:
+    """A full-size terminal running a shell (or the given command) in the container."""
+    target = engine.terminal_target(get_container_or_404(ref).id)
+    typed = {k: request.GET.get(k, "").strip() for k in ("cmd", "user", "workdir")}
+    error = ""
+    try:
+        options = parse_exec_options(**typed)
+    except ValueError as e:
+        options, error = ExecOptions(cmd=[]), str(e)
+    query = urlencode({k: v for k, v in typed.items() if v}) if not error else ""
+    return render(
+        request,
+        "terminal/exec.html",
+        {
+            "container": target,
+            "typed": typed,
+            "error": error,
+            "cli": cli_equivalent(target.name, options),
+            "ws_path": f"/ws/containers/{target.id}/exec/" + (f"?{query}" if query else ""),
+        },
+    )
+
+
+@role_required("operator")
+def attach_page(request: HttpRequest, ref: str) -> HttpResponse:
+    """The main process's terminal, as `docker attach` shows it."""
+    target = engine.terminal_target(get_container_or_404(ref).id)
+    return render(
+        request,
+        "terminal/attach.html",
+        {"container": target, "cli": f"docker attach {target.name}", "ws_path": f"/ws/containers/{target.id}/attach/"},
+    )
