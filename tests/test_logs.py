@@ -4,6 +4,7 @@ floods) and the download, against real containers."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
@@ -326,3 +327,21 @@ async def test_it_keeps_following_a_log_that_is_quiet_for_longer_than_the_engine
     assert not ended
     assert texts(lines) == ["before", "after the quiet"]
     await ws.disconnect()
+
+
+def engine_stream_threads() -> int:
+    return sum(1 for t in threading.enumerate() if t.name == "engine-stream")
+
+
+async def test_it_releases_the_engine_stream_when_the_page_goes_away(make_container):
+    c = await sync_to_async(make_container)(command=["sh", "-c", "echo hello; sleep 3600"])
+    before = engine_stream_threads()
+    ws = await open_logs(c, "tail=all")
+    await start_message(ws)
+    await read_lines(ws, until=lambda lines: "hello" in texts(lines))
+    assert engine_stream_threads() == before + 1
+    await ws.disconnect()
+    deadline = time.monotonic() + 5
+    while engine_stream_threads() > before:
+        assert time.monotonic() < deadline, "the reader thread still holds the engine stream"
+        await asyncio.sleep(0.05)

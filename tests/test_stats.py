@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import subprocess
+import threading
 import time
 
 import pytest
@@ -165,3 +166,16 @@ def test_it_lists_cpu_and_memory_of_running_containers_from_the_background_sampl
     while busy.id in viewer_client.get("/containers/stats.json").json()["containers"]:
         assert time.monotonic() < deadline
         time.sleep(0.5)
+
+
+async def test_it_releases_the_stats_stream_when_the_panel_goes_away(make_container):
+    c = await sync_to_async(make_container)()
+    before = sum(1 for t in threading.enumerate() if t.name == "engine-stream")
+    ws = await open_stats(c.name)
+    await samples(ws, 1)
+    assert sum(1 for t in threading.enumerate() if t.name == "engine-stream") == before + 1
+    await ws.disconnect()
+    deadline = time.monotonic() + 5
+    while sum(1 for t in threading.enumerate() if t.name == "engine-stream") > before:
+        assert time.monotonic() < deadline, "the reader thread still holds the stats stream"
+        await asyncio.sleep(0.05)
