@@ -345,3 +345,10 @@ async def test_it_releases_the_engine_stream_when_the_page_goes_away(make_contai
     while engine_stream_threads() > before:
         assert time.monotonic() < deadline, "the reader thread still holds the engine stream"
         await asyncio.sleep(0.05)
+
+
+def test_it_answers_405_to_a_post_and_404_to_a_download_of_an_unknown_container(viewer_client, make_container):
+    c = make_container()
+    assert viewer_client.post(f"/containers/{c.name}/logs/").status_code == 405
+    assert viewer_client.post(f"/containers/{c.name}/logs/download/").status_code == 405
+    assert viewer_client.get("/containers/dp-test-no-such-container/logs/download/").status_code == 404

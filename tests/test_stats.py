@@ -179,3 +179,10 @@ async def test_it_releases_the_stats_stream_when_the_panel_goes_away(make_contai
     while sum(1 for t in threading.enumerate() if t.name == "engine-stream") > before:
         assert time.monotonic() < deadline, "the reader thread still holds the stats stream"
         await asyncio.sleep(0.05)
+
+
+def test_it_answers_405_to_a_post_and_404_for_an_unknown_container(viewer_client, make_container):
+    c = make_container()
+    assert viewer_client.post(f"/containers/{c.name}/stats/").status_code == 405
+    assert viewer_client.post("/containers/stats.json").status_code == 405
+    assert viewer_client.get("/containers/dp-test-no-such-container/stats/").status_code == 404

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from containers import engine, logs
 from containers.access import get_container_or_404
@@ -18,6 +19,7 @@ from containers.streaming import iterate_in_thread
 DOWNLOAD_CHUNK = 64 * 1024
 
 
+@require_GET
 @role_required("viewer")
 def logs_page(request: HttpRequest, ref: str) -> HttpResponse:
     container = get_container_or_404(ref)
@@ -43,6 +45,7 @@ def _chunks(stream: engine.EngineStream) -> Iterator[bytes]:
         yield b"".join(pending)
 
 
+@require_GET
 @role_required("viewer")
 def logs_download(request: HttpRequest, ref: str) -> HttpResponse:
     """The whole log (or since/timestamps as asked) as `docker logs` prints it, streamed as it is read."""

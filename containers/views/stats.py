@@ -6,12 +6,14 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from containers import sampler
 from containers.access import get_container_or_404
 from containers.roles import role_required
 
 
+@require_GET
 @role_required("viewer")
 def stats_page(request: HttpRequest, ref: str) -> HttpResponse:
     """The full page, or with ?embed=1 (or from htmx) just the panel to put into another page."""
@@ -21,6 +23,7 @@ def stats_page(request: HttpRequest, ref: str) -> HttpResponse:
     return render(request, template, {"container": container})
 
 
+@require_GET
 @role_required("viewer")
 @never_cache
 def stats_all(request: HttpRequest) -> JsonResponse:
