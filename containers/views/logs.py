@@ -73,5 +73,4 @@ def logs_download(request: HttpRequest, ref: str) -> HttpResponse:
     response = StreamingHttpResponse(body(), content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
     return response
