@@ -123,3 +123,20 @@ def test_it_renders_ansi_colours_without_trusting_the_log_text(page, panel, make
     out = page.evaluate(render, "\x1b[38;2;1;2;3);background:url(x)mx")
     assert "<span" not in out["html"]
     assert out["text"] == "[38;2;1;2;3);background:url(x)mx"
+
+
+def test_it_pauses_and_resumes_the_live_view(page, panel, make_container):
+    script = f"echo first; {WAIT_FOR_GO}; seq 1 20; sleep 3600"
+    c = make_container(command=["sh", "-c", script])
+    login(page, panel, "viewer")
+    page.goto(f"{panel.url}/containers/{c.name}/logs/")
+    out = page.locator("#logs-output")
+    out.locator(".line", has_text="first").wait_for()
+    page.click("#logs-pause")
+    assert page.locator("#logs-pause").inner_text() == "Resume"
+    c.exec_run(["touch", "/tmp/go"])
+    page.wait_for_timeout(1500)
+    assert out.locator(".line").count() == 1  # nothing added while paused
+    page.click("#logs-pause")
+    out.locator(".line", has_text="20").wait_for()
+    assert out.locator(".line").all_inner_texts() == ["first", *[str(n) for n in range(1, 21)]]

@@ -129,6 +129,9 @@
     this.socket = null;
     this.frame = 0;
 
+    this.paused = false;
+    this.pauseButton = root.querySelector("#logs-pause");
+    this.pauseButton.addEventListener("click", () => this.setPaused(!this.paused));
     this.form.addEventListener("submit", (e) => { e.preventDefault(); this.connect(); });
     root.querySelector("#logs-wrap").addEventListener("change", (e) => this.output.classList.toggle("wrap", e.target.checked));
     root.querySelector("#logs-stdout").addEventListener("change", (e) => this.output.classList.toggle("hide-stdout", !e.target.checked));
@@ -152,6 +155,7 @@
 
   LogViewer.prototype.connect = function () {
     if (this.socket) { this.socket.onclose = null; this.socket.close(); }
+    if (this.paused) this.setPaused(false);
     this.output.replaceChildren();
     this.lines = []; this.pending = []; this.removed = 0; this.skipped = 0; this.matchCount = 0;
     this.updateNotice(); this.updateMatches();
@@ -192,8 +196,19 @@
     }
   };
 
+  // While paused nothing is rendered or acknowledged, so the server stops sending after two batches
+  // and keeps only the newest lines (counting the rest): pausing costs neither side memory.
+  LogViewer.prototype.setPaused = function (paused) {
+    this.paused = paused;
+    this.pauseButton.textContent = paused ? "Resume" : "Pause";
+    this.pauseButton.setAttribute("aria-pressed", String(paused));
+    this.root.classList.toggle("paused", paused);
+    if (!paused && this.pending.length && !this.frame) this.frame = requestAnimationFrame(() => this.render());
+  };
+
   LogViewer.prototype.render = function () {
     this.frame = 0;
+    if (this.paused) return;
     const atBottom = this.output.scrollHeight - this.output.scrollTop - this.output.clientHeight < 40;
     const fragment = document.createDocumentFragment();
     const batches = this.pending;

@@ -24,7 +24,8 @@
   // Draws series (arrays of numbers, oldest first) as polylines scaled to `max` (or their max).
   function drawChart(svg, series, max, label) {
     const width = 300, height = 60;
-    const top = max || Math.max(...series.flat(), 1e-9) * 1.15; // headroom above the peak
+    const peak = Math.max(...series.flat(), 1e-9);
+    const top = max ? Math.max(max, peak) : peak * 1.15; // a fixed scale (CPU 100%) grows past 100% on several CPUs
     const nodes = [];
     series.forEach((values, index) => {
       if (values.length < 2) return;
@@ -99,8 +100,11 @@
     const cpuNow = h.cpu.length ? h.cpu[h.cpu.length - 1] : 0;
     drawChart(this.root.querySelector('[data-chart="cpu"]'), [h.cpu], 100, `CPU ${cpuNow.toFixed(1)}%`);
     drawChart(this.root.querySelector('[data-chart="mem"]'), [h.mem], 0, `Memory ${binary(u.mem_usage)}`);
+    this.set("mem_scale", `peak ${binary(Math.max(...h.mem))}`);
     const rx = h.rx.length ? h.rx[h.rx.length - 1] : 0, tx = h.tx.length ? h.tx[h.tx.length - 1] : 0;
     drawChart(this.root.querySelector('[data-chart="net"]'), [h.rx, h.tx], 0, `rx ${decimal(rx)}/s, tx ${decimal(tx)}/s`);
+    this.set("net_scale", `rx ${decimal(rx)}/s · tx ${decimal(tx)}/s`);
+    this.set("cpu_scale", `peak ${h.cpu.length ? Math.max(...h.cpu).toFixed(1) : "--"}%`);
   };
 
   const SELECTOR = ".stats-panel[data-stats-ref]:not([data-ready])";
