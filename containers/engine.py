@@ -307,6 +307,230 @@ def _pull_error(ref: ImageReference, text: str) -> str:
 # === end images: references and pulling ===
 
 
+# === containers and images (issue 3) ===
+
+
+@dataclass(frozen=True)
+class ContainerRow:
+    """One row of /containers/json, the data `docker ps` prints."""
+
+    id: str
+    names: list[str]
+    image: str
+    image_id: str
+    command: str
+    created: int
+    state: str  # created, running, paused, restarting, removing, exited, dead
+    status: str  # the engine's own words: "Up 3 minutes", "Exited (0) 2 hours ago"
+    ports: list[dict]
+    labels: dict
+
+    @property
+    def name(self) -> str:
+        return _name_of({"Id": self.id, "Names": self.names})
+
+
+def _row(r: dict) -> ContainerRow:
+    return ContainerRow(
+        id=r["Id"],
+        names=r.get("Names") or [],
+        image=r.get("Image", ""),
+        image_id=r.get("ImageID", ""),
+        command=r.get("Command", ""),
+        created=int(r.get("Created") or 0),
+        state=r.get("State", ""),
+        status=r.get("Status", ""),
+        ports=r.get("Ports") or [],
+        labels=r.get("Labels") or {},
+    )
+
+
+def list_containers(all: bool = False, filters: dict | None = None) -> list[ContainerRow]:
+    """`docker ps [-a] [--filter ...]` in ONE /containers/json call (never an inspect per container)."""
+    try:
+        rows = client().api.containers(all=all, filters=filters or None)
+    except Exception as e:
+        raise translate(e, "list containers") from e
+    return [_row(r) for r in rows]
+
+
+def inspect_container(container_id: str) -> dict:
+    """`docker inspect` of a container, as the engine's JSON."""
+    try:
+        return client().api.inspect_container(container_id)
+    except Exception as e:
+        raise translate(e, "inspect") from e
+
+
+def container_top(container_id: str) -> dict:
+    """`docker top`: {"Titles": [...], "Processes": [[...], ...]}; the container must be running."""
+    try:
+        return client().api.top(container_id)
+    except Exception as e:
+        raise translate(e, "top") from e
+
+
+DIFF_KINDS = {0: "C", 1: "A", 2: "D"}
+
+
+def container_diff(container_id: str) -> list[tuple[str, str]]:
+    """`docker diff`: (A|C|D, path) of what the container's writable layer holds over its image."""
+    try:
+        changes = client().api.diff(container_id) or []
+    except Exception as e:
+        raise translate(e, "diff") from e
+    return [(DIFF_KINDS.get(c.get("Kind"), "?"), c.get("Path", "")) for c in changes]
+
+
+def _container_call(what: str, call) -> None:
+    try:
+        call(client().api)
+    except Exception as e:
+        raise translate(e, what) from e
+
+
+# start_container (docker start) is defined once, in the run and deploy section below.
+
+
+def stop_container(container_id: str, timeout: int = 10) -> None:
+    _container_call("stop", lambda api: api.stop(container_id, timeout=timeout))
+
+
+def restart_container(container_id: str, timeout: int = 10) -> None:
+    _container_call("restart", lambda api: api.restart(container_id, timeout=timeout))
+
+
+def kill_container(container_id: str, signal: str = "KILL") -> None:
+    _container_call("kill", lambda api: api.kill(container_id, signal=signal))
+
+
+def pause_container(container_id: str) -> None:
+    _container_call("pause", lambda api: api.pause(container_id))
+
+
+def unpause_container(container_id: str) -> None:
+    _container_call("unpause", lambda api: api.unpause(container_id))
+
+
+def rename_container(container_id: str, new_name: str) -> None:
+    _container_call("rename", lambda api: api.rename(container_id, new_name))
+
+
+def remove_container(container_id: str, force: bool = False) -> None:
+    """`docker rm [-f]`; a running container without force is a Conflict saying to stop it first."""
+    _container_call("rm", lambda api: api.remove_container(container_id, force=force))
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    """One image of /images/json, with every repo:tag it carries."""
+
+    id: str  # "sha256:..."
+    repo_tags: list[str]
+    repo_digests: list[str]
+    created: int
+    size: int
+    containers: int  # -1 when the engine did not count
+
+    @property
+    def dangling(self) -> bool:
+        return not [t for t in self.repo_tags if t != "<none>:<none>"]
+
+
+def list_images(all: bool = False) -> list[ImageRow]:
+    """`docker images [-a]` in one /images/json call."""
+    try:
+        rows = client().api.images(all=all)
+    except Exception as e:
+        raise translate(e, "list images") from e
+    return [
+        ImageRow(
+            id=r["Id"],
+            repo_tags=r.get("RepoTags") or [],
+            repo_digests=r.get("RepoDigests") or [],
+            created=int(r.get("Created") or 0),
+            size=int(r.get("Size") or 0),
+            containers=int(r.get("Containers", -1)),
+        )
+        for r in rows
+    ]
+
+
+def inspect_image(ref: str) -> dict:
+    """`docker image inspect`; NotFound names the image."""
+    try:
+        return client().api.inspect_image(ref)
+    except docker.errors.ImageNotFound as e:
+        raise NotFound(f"No such image: {ref}") from e
+    except Exception as e:
+        raise translate(e, f"inspect {ref}") from e
+
+
+def image_history(ref: str) -> list[dict]:
+    """`docker history`: the image's layers, newest first (Id "<missing>" for layers built elsewhere)."""
+    try:
+        return client().api.history(ref)
+    except docker.errors.ImageNotFound as e:
+        raise NotFound(f"No such image: {ref}") from e
+    except Exception as e:
+        raise translate(e, f"history {ref}") from e
+
+
+class ImageInUse(Conflict):
+    """The image cannot go: containers use it (names them and what to do)."""
+
+    def __init__(self, message: str, users: list[ContainerRow]):
+        self.users = users
+        super().__init__(message)
+
+
+def containers_using_image(image_id: str) -> list[ContainerRow]:
+    """Containers created from exactly this image (one list call)."""
+    return [r for r in list_containers(all=True) if r.image_id == image_id]
+
+
+def remove_image(ref: str, force: bool = False) -> list[str]:
+    """`docker rmi [-f]`: returns the engine's "Untagged:/Deleted:" lines. In use: ImageInUse."""
+    try:
+        done = client().api.remove_image(ref, force=force)
+    except docker.errors.APIError as e:
+        if e.status_code == 409:
+            image_id = inspect_image(ref)["Id"]
+            users = containers_using_image(image_id)
+            if users:
+                listed = ", ".join(f"{u.name} ({u.id[:12]}, {u.state})" for u in users)
+                running = [u for u in users if u.state in ("running", "paused", "restarting")]
+                fix = (
+                    "Stop and remove the container first; even force cannot delete an image a running container uses."
+                    if running
+                    else "Remove the container first, or use force (which only removes the name; the layers stay for the container)."
+                )
+                raise ImageInUse(f"Image {ref} is in use by container {listed}. {fix}", users) from e
+            raise Conflict(f"rmi {ref}: {_explanation(e)}") from e
+        raise translate(e, f"rmi {ref}") from e
+    except Exception as e:
+        raise translate(e, f"rmi {ref}") from e
+    lines = []
+    for item in done or []:
+        for key, value in item.items():
+            lines.append(f"{key}: {value}")
+    return lines
+
+
+def tag_image(ref: str, target: ImageReference) -> None:
+    """`docker tag SOURCE TARGET`."""
+    try:
+        ok = client().api.tag(ref, target.repository, tag=target.tag, force=True)
+    except docker.errors.ImageNotFound as e:
+        raise NotFound(f"No such image: {ref}") from e
+    except Exception as e:
+        raise translate(e, f"tag {ref}") from e
+    if ok is False:
+        raise EngineError(f"tag {ref}: the engine refused to tag it as {target}")
+
+
+# === end containers and images (issue 3) ===
+
 # === run and deploy ===
 
 

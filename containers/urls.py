@@ -19,6 +19,29 @@ urlpatterns += [
 # === end run form and demos ===
 
 # === containers and images (issue 3): containers/, containers/<ref>/..., images/... ===
+from containers.views import containers as container_views  # noqa: E402
+from containers.views import images as image_views  # noqa: E402
+
+urlpatterns += [
+    path("containers/", container_views.container_list, name="container_list"),
+    path("containers/columns/", container_views.save_columns, name="container_columns"),
+    path("containers/bulk/", container_views.container_bulk, name="container_bulk"),
+    path("containers/<str:ref>/", container_views.container_detail, name="container_detail"),
+    path("containers/<str:ref>/start/", container_views.container_start, name="container_start"),
+    path("containers/<str:ref>/stop/", container_views.container_stop, name="container_stop"),
+    path("containers/<str:ref>/restart/", container_views.container_restart, name="container_restart"),
+    path("containers/<str:ref>/kill/", container_views.container_kill, name="container_kill"),
+    path("containers/<str:ref>/pause/", container_views.container_pause, name="container_pause"),
+    path("containers/<str:ref>/unpause/", container_views.container_unpause, name="container_unpause"),
+    path("containers/<str:ref>/rename/", container_views.container_rename, name="container_rename"),
+    path("containers/<str:ref>/remove/", container_views.container_remove, name="container_remove"),
+    path("images/", image_views.image_list, name="image_list"),
+    path("images/pull/", image_views.image_pull, name="image_pull"),
+    path("images/prune/", image_views.image_prune, name="image_prune"),
+    path("images/<path:ref>/remove/", image_views.image_remove, name="image_remove"),
+    path("images/<path:ref>/tag/", image_views.image_tag, name="image_tag"),
+    path("images/<path:ref>/", image_views.image_detail, name="image_detail"),
+]
 # === end containers and images ===
 
 # === terminal (issue 4): containers/<ref>/terminal/, containers/<ref>/attach/ ===

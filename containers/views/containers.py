@@ -1,0 +1,656 @@
+"""Containers: `docker ps` as a page, the container's detail, and start/stop/.../rm as POST actions."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from html import escape as e
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_POST
+
+from containers import audit, cli, engine
+from containers.access import get_container_or_404
+from containers.models import Preference
+from containers.roles import forbidden, has_role, role_required
+
+COLUMNS = [
+    ("id", "CONTAINER ID"),
+    ("image", "IMAGE"),
+    ("command", "COMMAND"),
+    ("created", "CREATED"),
+    ("status", "STATUS"),
+    ("ports", "PORTS"),
+    ("names", "NAMES"),
+]
+COLUMN_KEYS = [key for key, _ in COLUMNS]
+PREFERENCE_KEY = "containers.columns"
+STATUSES = ["created", "restarting", "running", "removing", "paused", "exited", "dead"]
+# `docker ps` lists newest first; states sort from alive to gone.
+STATE_ORDER = {s: i for i, s in enumerate(["running", "restarting", "paused", "created", "removing", "exited", "dead"])}
+NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+def engine_errors(fallback: str):
+    """View decorator: an engine error is a message on `fallback`, a vanished object a 404; never a 500.
+
+    The engine being down and ambiguous IDs are left to the middleware's pages.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            try:
+                return view(request, *args, **kwargs)
+            except (engine.EngineUnavailable, engine.Ambiguous):
+                raise
+            except engine.NotFound as err:
+                raise Http404(str(err))
+            except engine.EngineError as err:
+                messages.error(request, str(err))
+                return redirect(fallback)
+
+        return wrapper
+
+    return decorator
+
+
+def is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def browsing_host(request: HttpRequest) -> str:
+    """The host name the user reached the panel by: published ports on 0.0.0.0/:: open there."""
+    host = request.get_host()
+    if host.startswith("["):
+        return host[1 : host.index("]")]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def port_parts(ports: list[dict], host: str) -> list[dict]:
+    """PORTS split like the CLI joins it, each part with links to the TCP ports it publishes."""
+    parts = []
+    for group in cli.port_groups(ports):
+        links = [{"port": port, "url": cli.port_url(ip, port, host)} for ip, port in group.published]
+        parts.append({"text": group.text, "links": links})
+    return parts
+
+
+def chosen_columns(user) -> list[str]:
+    pref = Preference.objects.filter(user=user, key=PREFERENCE_KEY).first()
+    value = pref.value if pref else None
+    if isinstance(value, list):
+        columns = [c for c in COLUMN_KEYS if c in value]
+        if columns:
+            return columns
+    return list(COLUMN_KEYS)
+
+
+def display_row(row: engine.ContainerRow, now: float, host: str) -> dict:
+    return {
+        "id": row.id,
+        "short_id": row.id[:12],
+        "name": row.name,
+        "names": cli.names(row.names),
+        "image": cli.image(row.image, row.image_id),
+        "image_id": cli.short_id(row.image_id),
+        "command": cli.command(row.command),
+        "command_full": cli.command(row.command, trunc=False),
+        "created": row.created,
+        "created_ago": cli.ago(row.created, now),
+        "created_iso": cli.iso(row.created),
+        "status": row.status,
+        "state": row.state,
+        "ports": port_parts(row.ports, host),
+        "ports_text": cli.ports(row.ports),
+        "labels": row.labels,
+    }
+
+
+def _ports_html(parts: list[dict]) -> str:
+    out = []
+    for p in parts:
+        links = p["links"]
+        if len(links) == 1:
+            out.append(f'<a href="{e(links[0]["url"])}" target="_blank" rel="noopener">{e(p["text"])}</a>')
+        else:
+            more = "".join(f' <a href="{e(lk["url"])}" target="_blank" rel="noopener">{lk["port"]}</a>' for lk in links)
+            out.append(e(p["text"]) + more)
+    return ", ".join(out)
+
+
+# The table's cells are built here rather than in the template: 7 columns x 1,000 rows of template
+# branching (or format_html) took most of the page's time (bench/containers_list.py). Every value
+# goes through html.escape.
+CELLS = {
+    "id": lambda r: f'<td class="mono" data-col="id"><a href="/containers/{e(r["name"])}/">{r["short_id"]}</a></td>',
+    "image": lambda r: f'<td data-col="image"><a href="/images/{e(r["image_id"])}/">{e(r["image"])}</a></td>',
+    "command": lambda r: f'<td class="mono" data-col="command" title="{e(r["command_full"])}">{e(r["command"])}</td>',
+    "created": lambda r: f'<td data-col="created" title="{r["created_iso"]}">{r["created_ago"]}</td>',
+    "status": lambda r: f'<td data-col="status" class="state-{e(r["state"])}">{e(r["status"])}</td>',
+    "ports": lambda r: f'<td class="mono" data-col="ports">{_ports_html(r["ports"])}</td>',
+    "names": lambda r: f'<td data-col="names"><a href="/containers/{e(r["name"])}/">{e(r["names"])}</a></td>',
+}
+
+
+def row_cells(row: dict, columns: list[str]) -> SafeString:
+    return mark_safe("".join(CELLS[c](row) for c in columns))  # each value is escaped above
+
+
+SORT_KEYS: dict[str, Callable[[dict], object]] = {
+    "id": lambda r: r["id"],
+    "image": lambda r: r["image"],
+    "command": lambda r: r["command_full"],
+    "created": lambda r: r["created"],
+    "status": lambda r: (STATE_ORDER.get(r["state"], 99), r["status"]),
+    "ports": lambda r: r["ports_text"],
+    "names": lambda r: r["names"],
+}
+
+
+@role_required("viewer")
+@engine_errors("/")
+def container_list(request: HttpRequest) -> HttpResponse:
+    """`docker ps` / `docker ps -a` with filters, sorting and the user's columns, from one engine call."""
+    q = request.GET
+    show_all = q.get("all") in ("1", "on", "true")
+    want = {k: q.get(k, "").strip() for k in ("name", "image", "status", "label")}
+    filters: dict = {}
+    if want["name"]:
+        filters["name"] = want["name"]
+    if want["status"]:
+        filters["status"] = want["status"]  # the engine names a bad value itself
+    if want["label"]:
+        filters["label"] = want["label"]
+    rows: list[engine.ContainerRow] = []
+    try:
+        # As the CLI: a status filter looks at every container, running or not.
+        rows = engine.list_containers(all=show_all or "status" in filters, filters=filters)
+    except engine.EngineUnavailable:
+        raise
+    except engine.EngineError as e:
+        messages.error(request, f"docker ps failed: {e}")
+    if want["image"]:
+        needle = want["image"].lower()
+        rows = [r for r in rows if needle in r.image.lower() or cli.short_id(r.image_id).startswith(needle)]
+    now = time.time()
+    host = browsing_host(request)
+    table = [display_row(r, now, host) for r in rows]
+    sort = q.get("sort", "created")
+    if sort not in SORT_KEYS:
+        sort = "created"
+    descending = q.get("dir", "desc" if sort == "created" else "asc") == "desc"
+    table.sort(key=SORT_KEYS[sort], reverse=descending)
+    columns = chosen_columns(request.user)
+    for r in table:
+        r["cells"] = row_cells(r, columns)
+    context = {
+        "rows": table,
+        "columns": [(k, label) for k, label in COLUMNS if k in columns],
+        "all_columns": COLUMNS,
+        "chosen": columns,
+        "format_hint": cli.format_template(columns),
+        "show_all": show_all,
+        "want": want,
+        "statuses": STATUSES,
+        "sort": sort,
+        "descending": descending,
+        "query": request.GET.urlencode(),
+        "cli": _ps_command(show_all, want),
+        "refresh_url": request.get_full_path(),
+        "htmx": is_htmx(request),
+    }
+    template = "containers/_partial.html" if is_htmx(request) else "containers/list.html"
+    return render(request, template, context)
+
+
+def _ps_command(show_all: bool, want: dict) -> str:
+    parts = ["docker ps"]
+    if show_all:
+        parts.append("-a")
+    for key in ("name", "status", "label"):
+        if want[key]:
+            parts.append(f"--filter {key}={want[key]}")
+    if want["image"]:
+        parts.append(f"--filter ancestor={want['image']}")
+    return " ".join(parts)
+
+
+@require_POST
+@role_required("viewer")
+def save_columns(request: HttpRequest) -> HttpResponse:
+    """The column chooser (`docker ps --format "table ..."`), remembered for this user."""
+    columns = [c for c in COLUMN_KEYS if c in request.POST.getlist("columns")] or list(COLUMN_KEYS)
+    Preference.objects.update_or_create(user=request.user, key=PREFERENCE_KEY, defaults={"value": columns})
+    audit.record(request, "preference.columns", params={"columns": columns}, result=cli.format_template(columns))
+    messages.success(request, f'Columns saved: docker ps --format "{cli.format_template(columns)}"')
+    return redirect(_next(request, "/containers/"))
+
+
+def _next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+# --- single-container actions ---
+
+
+@dataclass(frozen=True)
+class Action:
+    verb: str  # audit action suffix and CLI subcommand
+    done: str  # past tense for the message
+    run: Callable[[str, HttpRequest], None]
+    cli: Callable[[str, HttpRequest], str]
+
+
+def _timeout(request: HttpRequest) -> int:
+    try:
+        return max(0, min(600, int(request.POST.get("timeout", "10"))))
+    except ValueError:
+        return 10
+
+
+def _timeout_flag(request: HttpRequest) -> str:
+    t = _timeout(request)
+    return "" if t == 10 else f" -t {t}"
+
+
+SIGNALS = ["KILL", "TERM", "INT", "HUP", "QUIT", "USR1", "USR2"]
+
+
+def _signal(request: HttpRequest) -> str:
+    s = request.POST.get("signal", "KILL").upper().removeprefix("SIG")
+    return s if s in SIGNALS else "KILL"
+
+
+ACTIONS = {
+    "start": Action("start", "Started", lambda cid, r: engine.start_container(cid), lambda n, r: f"docker start {n}"),
+    "stop": Action(
+        "stop",
+        "Stopped",
+        lambda cid, r: engine.stop_container(cid, _timeout(r)),
+        lambda n, r: f"docker stop{_timeout_flag(r)} {n}",
+    ),
+    "restart": Action(
+        "restart",
+        "Restarted",
+        lambda cid, r: engine.restart_container(cid, _timeout(r)),
+        lambda n, r: f"docker restart{_timeout_flag(r)} {n}",
+    ),
+    "kill": Action(
+        "kill",
+        "Killed",
+        lambda cid, r: engine.kill_container(cid, _signal(r)),
+        lambda n, r: f"docker kill {n}" if _signal(r) == "KILL" else f"docker kill -s {_signal(r)} {n}",
+    ),
+    "pause": Action("pause", "Paused", lambda cid, r: engine.pause_container(cid), lambda n, r: f"docker pause {n}"),
+    "unpause": Action(
+        "unpause", "Unpaused", lambda cid, r: engine.unpause_container(cid), lambda n, r: f"docker unpause {n}"
+    ),
+}
+
+
+def _perform(request: HttpRequest, ref: str, verb: str) -> HttpResponse:
+    target = get_container_or_404(ref)
+    action = ACTIONS[verb]
+    command = action.cli(target.name, request)
+    params = {k: v for k, v in request.POST.items() if k in ("timeout", "signal")}
+    try:
+        action.run(target.id, request)
+    except engine.EngineUnavailable:
+        raise
+    except engine.EngineError as e:
+        audit.record(
+            request,
+            f"container.{verb}",
+            target_id=target.id,
+            target_name=target.name,
+            params=params,
+            ok=False,
+            result=str(e),
+        )
+        messages.error(request, f"{command} failed: {e}")
+    else:
+        audit.record(
+            request, f"container.{verb}", target_id=target.id, target_name=target.name, params=params, result=command
+        )
+        messages.success(request, f"{action.done} {target.name}: {command}")
+    return redirect(_next(request, f"/containers/{target.name}/"))
+
+
+def _operator_action(verb: str):
+    @require_POST
+    @role_required("operator")
+    @engine_errors("/containers/")
+    def view(request: HttpRequest, ref: str) -> HttpResponse:
+        return _perform(request, ref, verb)
+
+    view.__name__ = f"container_{verb}"
+    view.__doc__ = f"`docker {verb}` (operator)."
+    return view
+
+
+container_start = _operator_action("start")
+container_stop = _operator_action("stop")
+container_restart = _operator_action("restart")
+container_kill = _operator_action("kill")
+container_pause = _operator_action("pause")
+container_unpause = _operator_action("unpause")
+
+
+@require_POST
+@role_required("admin")
+@engine_errors("/containers/")
+def container_rename(request: HttpRequest, ref: str) -> HttpResponse:
+    """`docker rename OLD NEW`; a taken name is the engine's conflict message."""
+    target = get_container_or_404(ref)
+    new_name = request.POST.get("new_name", "").strip().lstrip("/")
+    command = f"docker rename {target.name} {new_name}"
+    if not NAME_RE.match(new_name):
+        messages.error(request, f"'{new_name}' is not a valid container name: use letters, digits, _ . - (not first).")
+        return redirect(_next(request, f"/containers/{target.name}/"))
+    try:
+        engine.rename_container(target.id, new_name)
+    except engine.EngineUnavailable:
+        raise
+    except engine.EngineError as e:
+        audit.record(
+            request,
+            "container.rename",
+            target_id=target.id,
+            target_name=target.name,
+            params={"new_name": new_name},
+            ok=False,
+            result=str(e),
+        )
+        messages.error(request, f"{command} failed: {e}")
+        return redirect(_next(request, f"/containers/{target.name}/"))
+    audit.record(
+        request,
+        "container.rename",
+        target_id=target.id,
+        target_name=new_name,
+        params={"old_name": target.name, "new_name": new_name},
+        result=command,
+    )
+    messages.success(request, f"Renamed {target.name} to {new_name}: {command}")
+    return redirect(f"/containers/{new_name}/")
+
+
+@require_POST
+@role_required("admin")
+@engine_errors("/containers/")
+def container_remove(request: HttpRequest, ref: str) -> HttpResponse:
+    """`docker rm [-f]`: first a confirmation (it cannot be undone), then the removal."""
+    target = get_container_or_404(ref)
+    force = request.POST.get("force") in ("1", "on", "true")
+    command = f"docker rm{' -f' if force else ''} {target.name}"
+    if request.POST.get("confirm") != "yes":
+        info = engine.inspect_container(target.id)
+        return render(
+            request,
+            "containers/confirm_remove.html",
+            {
+                "target": target,
+                "running": (info.get("State") or {}).get("Running", False),
+                "status": cli.status(info["State"]),
+            },
+        )
+    try:
+        engine.remove_container(target.id, force=force)
+    except engine.EngineUnavailable:
+        raise
+    except engine.EngineError as e:
+        audit.record(
+            request,
+            "container.remove",
+            target_id=target.id,
+            target_name=target.name,
+            params={"force": force},
+            ok=False,
+            result=str(e),
+        )
+        hint = " Tick 'force' to remove it while running (docker rm -f)." if "running container" in str(e) else ""
+        messages.error(request, f"{command} failed: {str(e).rstrip('.')}.{hint}")
+        return redirect(f"/containers/{target.name}/")
+    audit.record(
+        request,
+        "container.remove",
+        target_id=target.id,
+        target_name=target.name,
+        params={"force": force},
+        result=command,
+    )
+    messages.success(request, f"Removed {target.name} ({target.short_id}): {command}")
+    return redirect("/containers/?all=1")
+
+
+# --- bulk actions ---
+
+BULK = {
+    "stop": ("operator", "Stop", "docker stop"),
+    "remove": ("admin", "Remove", "docker rm"),
+}
+STOPPED_STATES = ("exited", "created", "dead")
+
+
+@require_POST
+@role_required("operator")
+@engine_errors("/containers/")
+def container_bulk(request: HttpRequest) -> HttpResponse:
+    """Stop or remove several containers: a confirmation listing exactly which, then a per-item report.
+
+    `action=stop-all` is `docker stop $(docker ps -q)`, `action=remove-stopped` removes every stopped
+    container; `stop`/`remove` act on the checked `ids`. The confirmation carries full IDs, so only what was shown is
+    touched.
+    """
+    verb = request.POST.get("action", "")
+    scope = {"stop-all": "running", "remove-stopped": "stopped"}.get(verb, "")
+    verb = {"stop-all": "stop", "remove-stopped": "remove"}.get(verb, verb)
+    if verb not in BULK:
+        messages.error(request, "Choose stop or remove for the selected containers.")
+        return redirect(_next(request, "/containers/"))
+    role, title, base = BULK[verb]
+    if not has_role(request.user, role):
+        return forbidden(request, role, action=f"bulk {verb}")
+    force = verb == "remove" and request.POST.get("force") in ("1", "on", "true")
+    if force:
+        base = "docker rm -f"
+    if request.POST.get("confirm") != "yes":
+        return _bulk_confirm(request, verb, scope, title, base, force)
+    ids = request.POST.getlist("ids")
+    results = []
+    for cid in ids:
+        name = request.POST.get(f"name-{cid}", cid[:12])
+        command = f"{base} {name}"
+        try:
+            if verb == "stop":
+                engine.stop_container(cid, _timeout(request))
+            else:
+                engine.remove_container(cid, force=force)
+        except engine.EngineError as e:  # engine down included: every item gets its line in the report
+            results.append({"name": name, "id": cid, "ok": False, "message": str(e), "command": command})
+            audit.record(
+                request,
+                f"container.{verb}",
+                target_id=cid,
+                target_name=name,
+                params={"bulk": True, "force": force},
+                ok=False,
+                result=str(e),
+            )
+            continue
+        results.append({"name": name, "id": cid, "ok": True, "message": "done", "command": command})
+        audit.record(
+            request,
+            f"container.{verb}",
+            target_id=cid,
+            target_name=name,
+            params={"bulk": True, "force": force},
+            result=command,
+        )
+    succeeded = [r for r in results if r["ok"]]
+    failed = [r for r in results if not r["ok"]]
+    command = f"{base} {' '.join(r['name'] for r in results)}"
+    if failed:
+        messages.warning(
+            request, f"{title}: {len(succeeded)} of {len(results)} done, {len(failed)} failed (see below). {command}"
+        )
+    else:
+        messages.success(request, f"{title}: {len(succeeded)} of {len(results)} done. {command}")
+    return render(
+        request,
+        "containers/bulk_result.html",
+        {"results": results, "title": title, "command": command, "failed": failed, "succeeded": succeeded},
+    )
+
+
+def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base: str, force: bool) -> HttpResponse:
+    rows = engine.list_containers(all=True)
+    unknown: list[str] = []
+    if scope == "running":
+        chosen = [r for r in rows if r.state in ("running", "paused", "restarting")]
+        heading = "Stop all running containers"
+        cli_form = "docker stop $(docker ps -q)"
+    elif scope == "stopped":
+        chosen = [r for r in rows if r.state in STOPPED_STATES]
+        heading = "Remove all stopped containers"
+        cli_form = "docker rm $(docker ps -a -q --filter status=exited --filter status=created --filter status=dead)"
+    else:
+        chosen = []
+        by_id = {r.id: r for r in rows}
+        for ref in request.POST.getlist("ids"):
+            try:
+                found = engine.match_container([{"Id": r.id, "Names": r.names} for r in rows], ref)
+            except engine.EngineError:
+                unknown.append(ref)
+                continue
+            if found.id not in [c.id for c in chosen]:
+                chosen.append(by_id[found.id])
+        heading = f"{title} {len(chosen)} selected container{'s' if len(chosen) != 1 else ''}"
+        cli_form = f"{base} {' '.join(r.name for r in chosen)}"
+    now = time.time()
+    return render(
+        request,
+        "containers/bulk_confirm.html",
+        {
+            "verb": verb,
+            "title": title,
+            "heading": heading,
+            "rows": [display_row(r, now, browsing_host(request)) for r in chosen],
+            "unknown": unknown,
+            "force": force,
+            "cli": cli_form,
+            "timeout": _timeout(request),
+            "running_selected": verb == "remove"
+            and any(r.state in ("running", "paused", "restarting") for r in chosen),
+        },
+    )
+
+
+# --- detail ---
+
+SECTIONS = ("state", "network", "processes", "changes", "inspect")
+
+
+@role_required("viewer")
+@engine_errors("/containers/")
+def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
+    """Everything about one container: state, network, `docker top`, `docker diff`, `docker inspect`."""
+    target = get_container_or_404(ref)
+    info = engine.inspect_container(target.id)
+    section = request.GET.get("section", "")
+    wanted = [section] if is_htmx(request) and section in SECTIONS else list(SECTIONS)
+    context = {"target": target, "c": _summary(info, browsing_host(request)), "sections": wanted}
+    if "inspect" in wanted:
+        context["inspect_json"] = json.dumps(info, indent=2, sort_keys=False)
+    if "processes" in wanted:
+        context["top"], context["top_error"] = _top(target.id, info)
+    if "changes" in wanted:
+        try:
+            context["changes"] = engine.container_diff(target.id)
+        except engine.EngineUnavailable:
+            raise
+        except engine.EngineError as e:
+            context["changes_error"] = str(e)
+    if is_htmx(request) and section in SECTIONS:
+        return render(request, f"containers/_detail_{section}.html", context)
+    return render(request, "containers/detail.html", context)
+
+
+def _top(container_id: str, info: dict) -> tuple[dict | None, str]:
+    state = info.get("State") or {}
+    if not state.get("Running"):
+        return None, f"The container is {state.get('Status', 'not running')}: docker top needs it running."
+    try:
+        return engine.container_top(container_id), ""
+    except engine.EngineUnavailable:
+        raise
+    except engine.EngineError as e:
+        return None, str(e)
+
+
+def _summary(info: dict, host: str) -> dict:
+    state = info.get("State") or {}
+    config = info.get("Config") or {}
+    net = info.get("NetworkSettings") or {}
+    ports = cli.ports_from_inspect(net)
+    command = " ".join([info.get("Path", "")] + list(info.get("Args") or [])).strip()
+    networks = []
+    for name, n in (net.get("Networks") or {}).items():
+        networks.append(
+            {
+                "name": name,
+                "ip": n.get("IPAddress", ""),
+                "prefix": n.get("IPPrefixLen", 0),
+                "gateway": n.get("Gateway", ""),
+                "mac": n.get("MacAddress", ""),
+                "ipv6": n.get("GlobalIPv6Address", ""),
+            }
+        )
+    first = networks[0] if networks else {}
+    return {
+        "id": info["Id"],
+        "name": info.get("Name", "").lstrip("/"),
+        "state": state.get("Status", ""),
+        "status": cli.status(state),
+        "running": bool(state.get("Running")),
+        "paused": bool(state.get("Paused")),
+        "exit_code": state.get("ExitCode"),
+        "error": state.get("Error", ""),
+        "oom_killed": state.get("OOMKilled", False),
+        "pid": state.get("Pid"),
+        "restart_count": info.get("RestartCount", 0),
+        "restart_policy": ((info.get("HostConfig") or {}).get("RestartPolicy") or {}).get("Name") or "no",
+        "image": config.get("Image", ""),
+        "image_id": cli.short_id(info.get("Image", "")),
+        "command": command,
+        "command_cli": cli.command(command, trunc=False),
+        "tty": config.get("Tty", False),
+        "open_stdin": config.get("OpenStdin", False),
+        "created": cli.iso(info.get("Created")),
+        "created_ago": cli.ago(info.get("Created")),
+        "started": cli.iso(state.get("StartedAt")),
+        "started_ago": cli.ago(state.get("StartedAt")),
+        "finished": cli.iso(state.get("FinishedAt")),
+        "finished_ago": cli.ago(state.get("FinishedAt")),
+        "ip": net.get("IPAddress") or first.get("ip", ""),
+        "gateway": net.get("Gateway") or first.get("gateway", ""),
+        "mac": net.get("MacAddress") or first.get("mac", ""),
+        "networks": networks,
+        "ports": port_parts(ports, host),
+        "ports_text": cli.ports(ports),
+        "labels": config.get("Labels") or {},
+        "env": config.get("Env") or [],
+        "mounts": info.get("Mounts") or [],
+    }

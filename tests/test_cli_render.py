@@ -1,0 +1,146 @@
+"""The panel prints containers and images exactly as the docker CLI does (real captured engine data).
+
+tests/data/cli_capture.json holds /containers/json, inspect, /images/json and history from a real
+engine next to what Debian's docker CLI 20.10 printed at the same moment
+(scripts/capture_cli_data.py makes it).
+"""
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from containers import cli
+
+DATA = json.loads((Path(__file__).parent / "data" / "cli_capture.json").read_text())
+PS = {line[0]: line for line in DATA["ps"]}  # ID -> ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES
+
+
+def rows():
+    for row in DATA["containers_json"]:
+        yield row, PS[row["Id"][:12]]
+
+
+def test_it_prints_the_ps_columns_as_the_cli_did():
+    for row, printed in rows():
+        assert cli.short_id(row["Id"]) == printed[0]
+        assert cli.image(row["Image"], row["ImageID"]) == printed[1]
+        assert cli.command(row["Command"]) == printed[2]
+        assert cli.ago(row["Created"], DATA["now"]) == printed[3]
+        assert cli.ports(row["Ports"]) == printed[5], row["Ports"]
+        assert cli.names(row["Names"]) == printed[6]
+
+
+def test_it_groups_equal_port_ranges_then_lists_mappings_like_the_cli():
+    ports_row = next(r for r in DATA["containers_json"] if r["Names"] == ["/dp-capture-ports"])
+    text = cli.ports(ports_row["Ports"])
+    assert text.startswith("0.0.0.0:")
+    assert "->80/tcp, :::" in text
+    assert text.endswith("->81/udp")
+    assert cli.ports([{"PrivatePort": 9000, "Type": "tcp"}]) == "9000/tcp"
+
+
+def test_it_links_only_published_tcp_ports_to_the_right_host():
+    ports_row = next(r for r in DATA["containers_json"] if r["Names"] == ["/dp-capture-ports"])
+    groups = cli.port_groups(ports_row["Ports"])
+    published = [p for g in groups for p in g.published]
+    udp = next(g for g in groups if g.text.endswith("/udp"))
+    assert udp.published == ()
+    assert len(published) == 6  # 2 range ports + 1 random port, each on 0.0.0.0 and ::
+    assert cli.port_url("0.0.0.0", 8080, "panel.example") == "http://panel.example:8080/"
+    assert cli.port_url("::", 8080, "panel.example") == "http://panel.example:8080/"
+    assert cli.port_url("127.0.0.1", 8080, "panel.example") == "http://127.0.0.1:8080/"
+    assert cli.port_url("0.0.0.0", 8080, "::1") == "http://[::1]:8080/"
+
+
+def test_it_words_status_from_inspect_as_the_engine_does():
+    for info in DATA["inspect"]:
+        printed = PS[info["Id"][:12]]
+        assert cli.status(info["State"], DATA["now"]) == printed[4]
+
+
+def test_it_words_status_later_in_a_containers_life():
+    by_name = {i["Name"]: i["State"] for i in DATA["inspect"]}
+    exited = by_name["/dp-capture-exited"]
+    finished = cli.parse_time(exited["FinishedAt"])
+    assert cli.status(exited, finished + 2 * 3600) == "Exited (3) 2 hours ago"
+    paused = by_name["/dp-capture-paused"]
+    started = cli.parse_time(paused["StartedAt"])
+    assert cli.status(paused, started + 61) == "Up About a minute (Paused)"
+    running = by_name["/dp-capture-ports"]
+    assert cli.status(running, cli.parse_time(running["StartedAt"]) + 3 * 60 + 5) == "Up 3 minutes"
+    assert cli.status(by_name["/dp-capture-created"]) == "Created"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (0.5, "Less than a second"),
+        (1, "1 second"),
+        (59, "59 seconds"),
+        (60, "About a minute"),
+        (119, "About a minute"),
+        (120, "2 minutes"),
+        (3599, "59 minutes"),
+        (3600, "About an hour"),
+        (5400, "2 hours"),
+        (47 * 3600, "47 hours"),
+        (3 * 86400, "3 days"),
+        (15 * 86400, "2 weeks"),
+        (70 * 86400, "2 months"),
+        (800 * 86400, "2 years"),
+    ],
+)
+def test_it_counts_durations_like_go_units(seconds, words):
+    assert cli.human_duration(seconds) == words
+
+
+def test_it_quotes_and_cuts_commands_like_the_cli():
+    assert cli.command("sleep 3600") == '"sleep 3600"'
+    assert cli.command("docker-entrypoint.sh mysqld") == '"docker-entrypoint.s…"'
+    assert cli.command('echo "hi"\n') == '"echo \\"hi\\"\\n"'
+    assert cli.command("docker-entrypoint.sh mysqld", trunc=False) == '"docker-entrypoint.sh mysqld"'
+
+
+def test_it_prints_images_as_docker_images_did():
+    ids = {cli.short_id(i["Id"]): i for i in DATA["images_json"]}
+    for repository, tag, image_id, size in DATA["images_cli"]:
+        if image_id not in ids:
+            continue
+        image = ids[image_id]
+        assert (repository, tag) in cli.image_rows(image)
+        assert cli.size(image["Size"]) == size
+
+
+def test_it_prints_history_as_docker_history_did():
+    for layer, (image_id, created_by, size) in zip(DATA["history_debian"], DATA["history_debian_cli"], strict=True):
+        assert cli.short_id(layer["Id"]) == image_id or layer["Id"] == "<missing>"
+        assert cli.created_by(layer["CreatedBy"]) == created_by
+        assert cli.size(layer["Size"]) == size
+
+
+def test_it_names_dangling_images_none():
+    assert cli.image_rows({"RepoTags": ["<none>:<none>"], "RepoDigests": []}) == [("<none>", "<none>")]
+    assert cli.image_rows({"RepoTags": None, "RepoDigests": ["reg/app@sha256:ab"]}) == [("reg/app", "<none>")]
+    assert [cli.size(n) for n in (999, 1_980_000, 117_300_000)] == ["999B", "1.98MB", "117MB"]
+
+
+def test_it_matches_the_cli_on_a_live_container(dk, make_container):
+    c = make_container(ports={"80/tcp": None, "81/tcp": ("127.0.0.1", None)})
+    row = dk.api.containers(all=True, filters={"id": c.id})[0]
+    before = time.time()
+    printed = subprocess.run(
+        ["/usr/bin/docker", "ps", "-a", "--filter", f"id={c.id}", "--format", "{{.Ports}}\t{{.Status}}\t{{.Command}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    after = time.time()
+    state = dk.api.inspect_container(c.id)["State"]
+    ports, status, command = printed.split("\t")
+    assert cli.ports(row["Ports"]) == ports
+    assert cli.command(row["Command"]) == command
+    # The CLI asked the engine somewhere between before and after: a second may tick over.
+    assert status in (cli.status(state, before), cli.status(state, after))

@@ -1,0 +1,104 @@
+"""Bulk stop/remove, "stop all" and "remove all stopped": confirmation listing exactly what, per-item report."""
+
+import re
+
+import pytest
+
+from containers.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def confirmed_ids(html: str) -> list[str]:
+    return re.findall(r'<input type="hidden" name="ids" value="([0-9a-f]{64})">', html)
+
+
+def test_it_confirms_then_stops_the_selected_containers(operator_client, make_container, dk):
+    a, b, other = make_container(), make_container(), make_container()
+    r = operator_client.post("/containers/bulk/", {"action": "stop", "ids": [a.name, b.id[:12]]})
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert sorted(confirmed_ids(html)) == sorted([a.id, b.id])
+    assert f"docker stop {a.name} {b.name}" in html
+    assert dk.api.inspect_container(a.id)["State"]["Running"]  # nothing done yet
+    r = operator_client.post(
+        "/containers/bulk/",
+        {
+            "action": "stop",
+            "confirm": "yes",
+            "timeout": "1",
+            "ids": [a.id, b.id],
+            f"name-{a.id}": a.name,
+            f"name-{b.id}": b.name,
+        },
+    )
+    assert r.status_code == 200
+    assert "2 done" in r.content.decode()
+    assert dk.api.inspect_container(a.id)["State"]["Status"] == "exited"
+    assert dk.api.inspect_container(b.id)["State"]["Status"] == "exited"
+    assert dk.api.inspect_container(other.id)["State"]["Running"]
+    assert AuditEntry.objects.filter(action="container.stop", ok=True).count() == 2
+
+
+def test_it_reports_each_item_when_one_fails(admin_client, make_container, dk):
+    stopped = make_container(start=False)
+    running = make_container()
+    r = admin_client.post(
+        "/containers/bulk/",
+        {
+            "action": "remove",
+            "confirm": "yes",
+            "ids": [stopped.id, running.id],
+            f"name-{stopped.id}": stopped.name,
+            f"name-{running.id}": running.name,
+        },
+    )
+    html = r.content.decode()
+    assert "1 done, 1 failed" in html
+    ok_row = re.search(rf'<tr class="ok" data-id="{stopped.id}">.*?</tr>', html, re.S)
+    failed_row = re.search(rf'<tr class="failed" data-id="{running.id}">.*?</tr>', html, re.S)
+    assert ok_row
+    assert failed_row
+    assert "cannot remove a running container" in failed_row.group(0)
+    assert not dk.api.containers(all=True, filters={"id": stopped.id})
+    assert dk.api.inspect_container(running.id)["State"]["Running"]
+    assert AuditEntry.objects.filter(action="container.remove", ok=False, target_id=running.id).exists()
+
+
+def test_stop_all_lists_exactly_the_running_containers(operator_client, make_container, dk):
+    running = make_container()
+    stopped = make_container(start=False)
+    r = operator_client.post("/containers/bulk/", {"action": "stop-all"})
+    html = r.content.decode()
+    ids = confirmed_ids(html)
+    assert running.id in ids
+    assert stopped.id not in ids
+    assert "docker stop $(docker ps -q)" in html
+
+
+def test_remove_all_stopped_lists_exactly_the_stopped_containers(admin_client, make_container):
+    running = make_container()
+    stopped = make_container(start=False)
+    html = admin_client.post("/containers/bulk/", {"action": "remove-stopped"}).content.decode()
+    ids = confirmed_ids(html)
+    assert stopped.id in ids
+    assert running.id not in ids
+    assert "cannot be undone" in html
+
+
+def test_it_keeps_operators_from_bulk_removal(operator_client, make_container, dk):
+    c = make_container(start=False)
+    r = operator_client.post("/containers/bulk/", {"action": "remove", "confirm": "yes", "ids": [c.id]})
+    assert r.status_code == 403
+    assert dk.api.inspect_container(c.id)
+
+
+def test_it_keeps_viewers_from_bulk_stop(viewer_client, make_container, dk):
+    c = make_container()
+    r = viewer_client.post("/containers/bulk/", {"action": "stop", "confirm": "yes", "ids": [c.id]})
+    assert r.status_code == 403
+    assert dk.api.inspect_container(c.id)["State"]["Running"]
+
+
+def test_it_refuses_get(admin_client):
+    assert admin_client.get("/containers/bulk/").status_code == 405
