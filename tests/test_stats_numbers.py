@@ -7,7 +7,7 @@ import pytest
 
 from containers import stats
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "stats_samples"
 
 
 @pytest.fixture
