@@ -5,14 +5,19 @@ Errors leave this module as EngineError (or a subclass) with a message a person 
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
+import struct
 import threading
 from dataclasses import dataclass
 
 import docker
 import docker.errors
+import docker.types.daemon
+import docker.utils.json_stream
 import requests.exceptions
+import urllib3.exceptions
 from django.conf import settings
 
 
@@ -912,6 +917,193 @@ def kill_terminal(stream: TerminalStream) -> int:
 
 
 # === end terminal ===
+
+
+# === logs and stats ===
+
+STDOUT = "stdout"
+STDERR = "stderr"
+_STREAM_NAMES = {1: STDOUT, 2: STDERR}
+
+
+class EngineStream:
+    """An open engine stream: iterate it in one thread, close() it from any thread to end it.
+
+    Closing shuts the socket down, so a blocked read in the iterating thread returns at once.
+    """
+
+    def __init__(self, make_iterator, response):
+        self._response = response
+        self._iterator = make_iterator(response)
+        self.closed = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.closed:
+            raise StopIteration
+        try:
+            return next(self._iterator)
+        except (OSError, ValueError, AttributeError, http.client.HTTPException, urllib3.exceptions.HTTPError):
+            # the socket was shut down by close(), or the engine went away mid-stream
+            self.close()
+            raise StopIteration from None
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            # the SDK's way to find the socket under the response and shut it down
+            docker.types.daemon.CancellableStream(iter(()), self._response).close()
+            self._response.close()
+        except Exception:
+            pass  # already closed by the engine or by the reading thread
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _body_blocks(response):
+    """The response body in the pieces it arrives in.
+
+    A followed log arrives as one small HTTP chunk per line. urllib3 costs ~20 us per chunk, so the
+    chunked encoding is read here straight from http.client's buffered socket reader instead.
+    """
+    message = response.raw._fp
+    if not getattr(message, "chunked", False) or message.chunk_left is not None:
+        yield from _raw_blocks(response)
+        return
+    fp = message.fp
+    while True:
+        line = fp.readline(1024)
+        if not line.strip():
+            return
+        size = int(line.split(b";", 1)[0], 16)
+        if size == 0:
+            return
+        data = fp.read(size)
+        fp.read(2)  # the CRLF after each chunk
+        if data:
+            yield data
+        if len(data) < size:
+            return
+
+
+def _raw_blocks(response):
+    raw = response.raw
+    while True:
+        data = raw.read1(65536)
+        if not data:
+            return
+        yield data
+
+
+def _multiplexed_frames(response):
+    """(stream, bytes) from the engine's 8-byte-header framing (one header per log line)."""
+    pending = b""
+    for block in _body_blocks(response):
+        data = pending + block if pending else block
+        start, end = 0, len(data)
+        while end - start >= 8:
+            kind, size = struct.unpack_from(">BxxxL", data, start)
+            if end - start - 8 < size:
+                break
+            if size:
+                yield _STREAM_NAMES.get(kind, STDOUT), data[start + 8 : start + 8 + size]
+            start += 8 + size
+        pending = data[start:]
+
+
+def _tty_frames(response):
+    """A tty container has one stream: everything is stdout."""
+    for block in _body_blocks(response):
+        yield STDOUT, block
+
+
+def container_tty(container_id: str) -> bool:
+    """Whether the container has a tty (then its logs are one stream, not stdout and stderr)."""
+    try:
+        return bool(client().api.inspect_container(container_id)["Config"].get("Tty"))
+    except Exception as e:
+        raise translate(e, "inspect container") from e
+
+
+def logs(
+    container_id: str,
+    *,
+    follow: bool = False,
+    tail: int | None = None,
+    since: float | None = None,
+    timestamps: bool = False,
+    tty: bool | None = None,
+) -> EngineStream:
+    """`docker logs`: an EngineStream of (STDOUT|STDERR, bytes) chunks in the order the engine sent them.
+
+    tail None means all lines; since is a unix time. Chunks are not lines: split them yourself.
+    """
+    if tty is None:
+        tty = container_tty(container_id)
+    params: dict = {
+        "stdout": 1,
+        "stderr": 1,
+        "follow": 1 if follow else 0,
+        "timestamps": 1 if timestamps else 0,
+        "tail": "all" if tail is None else str(max(int(tail), 0)),
+    }
+    if since is not None:
+        params["since"] = f"{since:.9f}"
+    try:
+        api = client().api
+        response = api._get(api._url("/containers/{0}/logs", container_id), params=params, stream=True)
+        api._raise_for_status(response)
+        # a followed log may be quiet for longer than the client's timeout: that is not an error
+        api._disable_socket_timeout(api._get_raw_response_socket(response))
+    except Exception as e:
+        raise translate(e, "logs") from e
+    return EngineStream(_tty_frames if tty else _multiplexed_frames, response)
+
+
+def stats_stream(container_id: str) -> EngineStream:
+    """The engine's stats samples (raw dicts, about one a second), each with the previous one's CPU
+    counters in "precpu_stats" (empty in the first sample)."""
+    try:
+        api = client().api
+        response = api._get(api._url("/containers/{0}/stats", container_id), params={"stream": 1}, stream=True)
+        api._raise_for_status(response)
+        api._disable_socket_timeout(api._get_raw_response_socket(response))
+    except Exception as e:
+        raise translate(e, "stats") from e
+    return EngineStream(lambda r: docker.utils.json_stream.json_stream(_raw_blocks(r)), response)
+
+
+def stats_once(container_id: str, one_shot: bool = False) -> dict:
+    """One raw stats sample. Without one_shot the engine waits for a second sample so that
+    "precpu_stats" is filled (about a second); with one_shot it answers at once without it."""
+    try:
+        api = client().api
+        params = {"stream": 0}
+        if one_shot:
+            params["one-shot"] = 1
+        return api._result(api._get(api._url("/containers/{0}/stats", container_id), params=params), json=True)
+    except Exception as e:
+        raise translate(e, "stats") from e
+
+
+def running_containers() -> list[ContainerRef]:
+    """Running containers as (id, name), for the stats sampler."""
+    try:
+        rows = client().api.containers(filters={"status": "running"})
+    except Exception as e:
+        raise translate(e) from e
+    return [_ref_of(r) for r in rows]
+
+
+# === end logs and stats ===
 
 
 # === events ===

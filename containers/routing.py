@@ -24,4 +24,10 @@ websocket_urlpatterns += [
 # === end run form and demos ===
 
 # === logs and stats (issue 7) ===
+from containers import watch  # noqa: E402
+
+websocket_urlpatterns += [
+    path("ws/containers/<str:ref>/logs/", watch.LogsConsumer.as_asgi()),
+    path("ws/containers/<str:ref>/stats/", watch.StatsConsumer.as_asgi()),
+]
 # === end logs and stats ===

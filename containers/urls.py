@@ -70,4 +70,14 @@ urlpatterns += [
 # === end team ===
 
 # === logs and stats (issue 7): containers/<ref>/logs/... ===
+from containers.views import logs as logs_views  # noqa: E402
+from containers.views import stats as stats_views  # noqa: E402
+
+urlpatterns += [
+    # fixed paths first: containers/stats.json must not be taken for a container named stats.json
+    path("containers/stats.json", stats_views.stats_all, name="stats-all"),
+    path("containers/<str:ref>/logs/", logs_views.logs_page, name="logs"),
+    path("containers/<str:ref>/logs/download/", logs_views.logs_download, name="logs-download"),
+    path("containers/<str:ref>/stats/", stats_views.stats_page, name="stats"),
+]
 # === end logs and stats ===

@@ -24,8 +24,14 @@ def test_it_lists_a_started_container_and_stops_it_from_the_page(page, panel, ma
         "STATUS",
         "PORTS",
         "NAMES",
+        "CPU %",
+        "MEM USAGE / LIMIT",
     ]
     row = page.locator(f'tr[data-name="{c.name}"]')
+    # usage comes from the server's background sampler, a few seconds after the first poll
+    usage = row.locator('td[data-col="mem"]')
+    page.wait_for_function("el => / \\/ /.test(el.textContent)", arg=usage.element_handle(), timeout=20_000)
+    assert re.fullmatch(r"[\d.]+[KMG]?i?B / [\d.]+[KMG]i?B", usage.inner_text()), usage.inner_text()
     assert row.locator('td[data-col="id"]').inner_text() == c.id[:12]
     assert row.locator('td[data-col="image"]').inner_text() == "dockerpanel-test/busybox:latest"
     assert row.locator('td[data-col="command"]').inner_text() == '"sleep 3600"'
@@ -51,11 +57,11 @@ def test_it_stops_from_the_detail_page(page, panel, make_container, dk):
     c = make_container(command="sleep 3600")
     login(page, panel, "operator")
     page.goto(f"{panel.url}/containers/{c.name}/")
-    assert page.locator('[data-field="status"]').inner_text().startswith("Up ")
+    assert page.locator('dd[data-field="status"]').inner_text().startswith("Up ")
     page.fill("#section-state input[name=timeout]", "1")
     page.click("#section-state button:has-text('Stop')")
     page.wait_for_selector(f"text=Stopped {c.name}: docker stop -t 1 {c.name}")
-    assert page.locator('[data-field="status"]').inner_text().startswith("Exited (")
+    assert page.locator('dd[data-field="status"]').inner_text().startswith("Exited (")
     assert dk.api.inspect_container(c.id)["State"]["Status"] == "exited"
 
 

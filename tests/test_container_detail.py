@@ -191,3 +191,12 @@ def test_it_turns_an_engine_error_into_a_message_and_a_vanished_object_into_a_40
     assert [str(m) for m in request._messages] == ["rm: You cannot remove a running container"]
     with pytest.raises(Http404, match="No such container: gone"):
         vanished(request)
+
+
+def test_it_embeds_the_live_stats_panel(viewer_client, make_container):
+    c = make_container()
+    html = viewer_client.get(f"/containers/{c.name}/").content.decode()
+    assert f'hx-get="/containers/{c.name}/stats/?embed=1"' in html
+    panel = viewer_client.get(f"/containers/{c.name}/stats/?embed=1").content.decode()
+    assert f'data-stats-ref="{c.name}"' in panel
+    assert "<html" not in panel  # a fragment, not a page

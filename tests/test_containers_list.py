@@ -34,6 +34,12 @@ def test_it_lists_running_containers_with_the_cli_columns(viewer_client, make_co
     html = r.content.decode()
     headers = re.findall(r'<th data-col="\w+"><a [^>]*>([A-Z ]+?)(?: [▲▼])?</a>', html)
     assert headers == ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES"]
+    # then docker stats' usage columns, filled in live by the page (not sortable links)
+    assert re.findall(r'<th data-col="(cpu|mem)">([^<]+)</th>', html) == [
+        ("cpu", "CPU %"),
+        ("mem", "MEM USAGE / LIMIT"),
+    ]
+    assert '<td class="mono usage" data-col="cpu">…</td>' in row_html(html, c.name)
     row = row_html(html, c.name)
     assert c.id[:12] in row
     assert "dockerpanel-test/busybox:latest" in row
@@ -109,7 +115,7 @@ def test_it_remembers_the_chosen_columns_per_user(viewer_user, admin_user, make_
     assert re.findall(r'<th data-col="(\w+)">', html) == ["id", "status"]
     assert 'docker ps --format "table {{.ID}}\\t{{.Status}}"' in html
     other = client_for(admin_user).get("/containers/").content.decode()
-    assert len(re.findall(r'<th data-col="(\w+)">', other)) == 7
+    assert len(re.findall(r'<th data-col="(\w+)">', other)) == 9  # the CLI's seven and CPU %, MEM USAGE
 
 
 def test_it_builds_the_list_from_one_engine_call(viewer_client, make_container, monkeypatch):

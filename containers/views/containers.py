@@ -30,6 +30,9 @@ COLUMNS = [
     ("status", "STATUS"),
     ("ports", "PORTS"),
     ("names", "NAMES"),
+    # Live usage, as `docker stats` names it, filled in by static/js/usage.js from /containers/stats.json.
+    ("cpu", "CPU %"),
+    ("mem", "MEM USAGE / LIMIT"),
 ]
 COLUMN_KEYS = [key for key, _ in COLUMNS]
 PREFERENCE_KEY = "containers.columns"
@@ -138,6 +141,8 @@ CELLS = {
     "status": lambda r: f'<td data-col="status" class="state-{e(r["state"])}">{e(r["status"])}</td>',
     "ports": lambda r: f'<td class="mono" data-col="ports">{_ports_html(r["ports"])}</td>',
     "names": lambda r: f'<td data-col="names"><a href="/containers/{e(r["name"])}/">{e(r["names"])}</a></td>',
+    "cpu": lambda r: f'<td class="mono usage" data-col="cpu">{"…" if r["state"] == "running" else ""}</td>',
+    "mem": lambda r: f'<td class="mono usage" data-col="mem">{"…" if r["state"] == "running" else ""}</td>',
 }
 
 
@@ -196,6 +201,7 @@ def container_list(request: HttpRequest) -> HttpResponse:
         "rows": table,
         "columns": [(k, label) for k, label in COLUMNS if k in columns],
         "all_columns": COLUMNS,
+        "sortable": list(SORT_KEYS),
         "chosen": columns,
         "format_hint": cli.format_template(columns),
         "show_all": show_all,

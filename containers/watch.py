@@ -1,0 +1,230 @@
+"""Watching a container live: its logs and its stats over websockets.
+
+Each socket reads one engine stream in its own thread (not the shared executor, which a long
+`docker logs -f` would hold for hours) and closes that stream in disconnect().
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from urllib.parse import parse_qs
+
+from containers import engine, logs, stats
+from containers.consumers import PanelConsumer
+
+CLOSE_NOT_FOUND = 4404
+CLOSE_BAD_REQUEST = 4400
+
+
+def call_soon(loop: asyncio.AbstractEventLoop, callback: Callable, *args) -> None:
+    """Hand work to the socket's event loop from a reader thread; after the loop is gone, drop it."""
+    try:
+        loop.call_soon_threadsafe(callback, *args)
+    except RuntimeError:
+        pass  # the loop has closed: nobody is listening any more
+
+
+def read_in_thread(stream: engine.EngineStream, handle: Callable[[object], None], done: Callable[[], None]):
+    """Iterate an engine stream in a daemon thread, calling handle(item) for each and done() at the end."""
+
+    def run() -> None:
+        try:
+            for item in stream:
+                handle(item)
+        finally:
+            done()
+
+    thread = threading.Thread(target=run, name="engine-stream", daemon=True)
+    thread.start()
+    return thread
+
+
+class ContainerConsumer(PanelConsumer):
+    """Base for sockets about one container (`ref` in the URL): resolves it or closes with 4404."""
+
+    stream: engine.EngineStream | None = None
+
+    def query(self) -> dict[str, str]:
+        parsed = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        return {k: v[-1] for k, v in parsed.items()}
+
+    async def resolve(self) -> engine.ContainerRef | None:
+        ref = self.scope["url_route"]["kwargs"]["ref"]
+        try:
+            return await asyncio.to_thread(engine.resolve_container, ref)
+        except engine.EngineError as e:
+            await self.fail(str(e), CLOSE_NOT_FOUND if isinstance(e, engine.NotFound) else CLOSE_BAD_REQUEST)
+            return None
+
+    async def fail(self, message: str, code: int) -> None:
+        """Explain in a message, then close: the page shows the message."""
+        await self.accept()
+        await self.send(text_data=json.dumps({"type": "error", "message": message}))
+        await self.close(code=code)
+
+    async def disconnect(self, code: int) -> None:
+        if self.stream is not None:
+            await asyncio.to_thread(self.stream.close)
+        await super().disconnect(code)
+
+
+class LogsConsumer(ContainerConsumer):
+    """`docker logs [-f] [--tail N] [--since T] [-t]` as batches of lines.
+
+    Server -> page: {"type": "start", "tty": bool, "name": ...}, then
+    {"type": "lines", "lines": [[stream, timestamp, text], ...], "dropped": n, "seq": k} where
+    stream is "stdout"/"stderr", dropped counts lines skipped since the previous batch because
+    the page could not keep up and buffered the lines still waiting on the server (at most BUFFER), then {"type": "end"} when the log ends (not following, or the
+    container stopped). Page -> server: {"type": "ack", "seq": k} after showing batch k; at most
+    IN_FLIGHT batches are unacknowledged, so a slow page slows the sending, never the memory.
+    """
+
+    BUFFER = 5000  # lines held for one socket at most
+    BATCH = 1000  # lines per message at most
+    IN_FLIGHT = 2
+    GATHER = 0.05  # seconds to let lines gather into the next batch
+
+    async def start(self) -> None:
+        q = self.query()
+        try:
+            tail = logs.parse_tail(q.get("tail"))
+            since = logs.parse_since(q.get("since"), time.time())
+        except ValueError as e:
+            await self.fail(str(e), CLOSE_BAD_REQUEST)
+            return
+        self.timestamps = q.get("timestamps", "0") in ("1", "on", "true")
+        follow = q.get("follow", "1") in ("1", "on", "true")
+        container = await self.resolve()
+        if container is None:
+            return
+        try:
+            tty = await asyncio.to_thread(engine.container_tty, container.id)
+            self.stream = await asyncio.to_thread(
+                engine.logs, container.id, follow=follow, tail=tail, since=since, timestamps=self.timestamps, tty=tty
+            )
+        except engine.EngineError as e:
+            await self.fail(str(e), CLOSE_BAD_REQUEST)
+            return
+        await self.accept()
+        await self.send(text_data=json.dumps({"type": "start", "tty": tty, "name": container.name, "follow": follow}))
+        self.buffer = logs.LineBuffer(self.BUFFER)
+        self.in_flight = 0
+        self.seq = 0
+        self.wakeup = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        splitter = logs.LineSplitter()
+
+        def wake() -> None:
+            call_soon(loop, self.wakeup.set)
+
+        def handle(chunk) -> None:
+            if self.buffer.push_many(splitter.feed(*chunk)):
+                wake()
+
+        def done() -> None:
+            self.buffer.push_many(splitter.flush())
+            self.buffer.ended = True
+            wake()
+
+        read_in_thread(self.stream, handle, done)
+        self.sender = asyncio.create_task(self.send_batches())
+
+    def line(self, item: tuple[str, bytes]) -> list[str]:
+        stream, raw = item
+        text = logs.decode(raw)
+        stamp, text = logs.split_timestamp(text) if self.timestamps else ("", text)
+        return [stream, stamp, text]
+
+    async def send_batches(self) -> None:
+        while True:
+            await self.wakeup.wait()
+            self.wakeup.clear()
+            while self.in_flight < self.IN_FLIGHT:
+                lines, dropped = self.buffer.take(self.BATCH)
+                if not lines and not dropped:
+                    if self.buffer.ended and not len(self.buffer):
+                        await self.send(text_data=json.dumps({"type": "end"}))
+                        return
+                    break
+                self.seq += 1
+                self.in_flight += 1
+                message = {
+                    "type": "lines",
+                    "seq": self.seq,
+                    "lines": [self.line(i) for i in lines],
+                    "dropped": dropped,
+                    "buffered": len(self.buffer),
+                }
+                await self.send(text_data=json.dumps(message))
+                await asyncio.sleep(self.GATHER)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        try:
+            message = json.loads(text_data or "")
+        except ValueError:
+            return  # malformed frames are ignored
+        if isinstance(message, dict) and message.get("type") == "ack" and getattr(self, "in_flight", 0) > 0:
+            self.in_flight -= 1
+            self.wakeup.set()
+
+    async def disconnect(self, code: int) -> None:
+        sender = getattr(self, "sender", None)
+        if sender is not None:
+            sender.cancel()
+        await super().disconnect(code)
+
+
+class StatsConsumer(ContainerConsumer):
+    """`docker stats` for one container: {"type": "sample", "usage": {...}, "text": {...}} about once a
+    second while it runs, {"type": "stopped"} while it does not."""
+
+    async def start(self) -> None:
+        container = await self.resolve()
+        if container is None:
+            return
+        try:
+            self.stream = await asyncio.to_thread(engine.stats_stream, container.id)
+        except engine.EngineError as e:
+            await self.fail(str(e), CLOSE_BAD_REQUEST)
+            return
+        await self.accept()
+        await self.send(text_data=json.dumps({"type": "start", "name": container.name}))
+        self.samples: asyncio.Queue = asyncio.Queue(maxsize=5)
+        loop = asyncio.get_running_loop()
+
+        def offer(item) -> None:
+            if not self.samples.full():  # a stalled page skips samples rather than queueing them
+                self.samples.put_nowait(item)
+
+        read_in_thread(
+            self.stream,
+            lambda sample: call_soon(loop, offer, sample),
+            lambda: call_soon(loop, offer, None),
+        )
+        self.sender = asyncio.create_task(self.send_samples())
+
+    async def send_samples(self) -> None:
+        while True:
+            sample = await self.samples.get()
+            if sample is None:
+                await self.send(text_data=json.dumps({"type": "end"}))
+                return
+            if not stats.is_running_sample(sample):
+                await self.send(text_data=json.dumps({"type": "stopped"}))
+                continue
+            usage = stats.usage(sample)
+            message = {"type": "sample", "usage": usage.as_dict(), "text": stats.format_usage(usage)}
+            await self.send(text_data=json.dumps(message))
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        pass  # the page has nothing to say on this socket
+
+    async def disconnect(self, code: int) -> None:
+        sender = getattr(self, "sender", None)
+        if sender is not None:
+            sender.cancel()
+        await super().disconnect(code)

@@ -1,0 +1,188 @@
+"""Container stats: the live socket and panel, and the list's CPU/memory endpoint, checked against
+`docker stats --no-stream` on real containers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import threading
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from tests.websockets import communicator, session_cookie_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BURN = ["sh", "-c", "while :; do :; done"]
+UNITS = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3, "TiB": 1024**4}
+
+
+def docker_stats(name: str) -> dict:
+    """What the docker CLI says, as {"cpu": float, "mem": bytes, "limit": text, "pids": text}."""
+    out = subprocess.run(
+        ["docker", "stats", "--no-stream", "--format", "{{json .}}", name],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    row = json.loads(out)
+    used, limit = (part.strip() for part in row["MemUsage"].split("/"))
+    number, unit = re.fullmatch(r"([\d.]+)(\w+)", used).groups()
+    return {
+        "cpu": float(row["CPUPerc"].rstrip("%")),
+        "mem": float(number) * UNITS[unit],
+        "limit": limit,
+        "pids": row["PIDs"],
+    }
+
+
+async def open_stats(name: str, user: str = "viewer", role: str | None = "viewer"):
+    ws = communicator(f"/ws/containers/{name}/stats/", await session_cookie_for(user, role))
+    connected, _ = await ws.connect()
+    assert connected
+    return ws
+
+
+async def samples(ws, count: int) -> list[dict]:
+    got = []
+    while len(got) < count:
+        message = await ws.receive_json_from(timeout=10)
+        if message["type"] == "sample":
+            got.append(message)
+    return got
+
+
+async def test_it_closes_an_anonymous_stats_socket_with_4401(make_container):
+    c = await sync_to_async(make_container)()
+    ws = communicator(f"/ws/containers/{c.name}/stats/")
+    connected, _ = await ws.connect()
+    assert connected
+    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+    await ws.disconnect()
+
+
+async def test_it_closes_the_stats_socket_of_a_user_without_a_role_with_4403(make_container):
+    c = await sync_to_async(make_container)()
+    ws = await open_stats(c.name, user="outsider", role=None)
+    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4403}
+    await ws.disconnect()
+
+
+async def test_it_streams_the_numbers_docker_stats_shows_for_a_busy_container(make_container):
+    c = await sync_to_async(make_container)(command=BURN)
+    ws = await open_stats(c.name)
+    assert await ws.receive_json_from(timeout=10) == {"type": "start", "name": c.name}
+    first = (await samples(ws, 1))[0]
+    # the CLI samples while we do, so both see the same share of a busy machine
+    cli_running = asyncio.create_task(asyncio.to_thread(docker_stats, c.name))
+    later = await samples(ws, 3)
+    cli = await cli_running
+    await ws.disconnect()
+    # the first sample has no previous one to take a CPU delta from
+    assert first["usage"]["cpu_percent"] is None
+    assert first["text"]["cpu"] == "--"
+    ours = sum(s["usage"]["cpu_percent"] for s in later) / len(later)
+    assert cli["cpu"] > 5, cli  # the container burns CPU (one CPU on an idle machine)
+    assert abs(ours - cli["cpu"]) < 25, (ours, cli)
+    last = later[-1]
+    assert abs(last["usage"]["mem_usage"] - cli["mem"]) < max(cli["mem"] * 0.1, 1024**2), (last, cli)
+    assert last["text"]["mem"].split(" / ")[1] == cli["limit"]
+    assert last["text"]["pids"] == cli["pids"]
+    assert last["usage"]["mem_limit"] > 0
+    assert last["text"]["cpu"].endswith("%")
+
+
+async def test_it_says_when_the_container_is_not_running(make_container):
+    c = await sync_to_async(make_container)(command="true", start=False)
+    ws = await open_stats(c.name)
+    assert (await ws.receive_json_from(timeout=10))["type"] == "start"
+    assert await ws.receive_json_from(timeout=10) == {"type": "stopped"}
+    await ws.disconnect()
+
+
+async def test_it_explains_an_unknown_container_on_the_stats_socket():
+    ws = await open_stats("dp-test-nothing-here")
+    assert (await ws.receive_json_from(timeout=5))["type"] == "error"
+    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4404}
+    await ws.disconnect()
+
+
+def test_it_requires_login_for_the_stats_pages(client, viewer_user, make_container):
+    c = make_container()
+    for path in (f"/containers/{c.name}/stats/", "/containers/stats.json"):
+        r = client.get(path)
+        assert r.status_code == 302, path
+        assert r["Location"].startswith("/accounts/login/")
+
+
+def test_it_refuses_stats_to_a_user_without_a_role(outsider_client, make_container):
+    c = make_container()
+    assert outsider_client.get(f"/containers/{c.name}/stats/").status_code == 403
+    assert outsider_client.get("/containers/stats.json").status_code == 403
+
+
+def test_it_shows_the_stats_page_and_the_embeddable_panel(viewer_client, make_container):
+    c = make_container()
+    page = viewer_client.get(f"/containers/{c.name}/stats/").content.decode()
+    assert "<html" in page
+    assert f'data-stats-ref="{c.name}"' in page
+    assert "js/stats." in page
+    panel = viewer_client.get(f"/containers/{c.name}/stats/?embed=1").content.decode()
+    assert "<html" not in panel
+    assert '<section class="card stats-panel"' in panel
+    assert "js/stats." in panel  # the fragment brings its script and styles along
+    assert f'data-stats-ref="{c.name}"' in panel
+    from_htmx = viewer_client.get(f"/containers/{c.name}/stats/", headers={"HX-Request": "true"})
+    assert from_htmx.content.decode() == panel
+
+
+def test_it_lists_cpu_and_memory_of_running_containers_from_the_background_sampler(viewer_client, make_container):
+    busy = make_container(command=BURN)
+    idle = make_container()
+    stopped = make_container(start=False)
+    deadline = time.monotonic() + 30
+    while True:
+        body = viewer_client.get("/containers/stats.json").json()
+        numbers = body["containers"]
+        if numbers.get(busy.id, {}).get("cpu_percent") and idle.id in numbers:
+            break
+        assert time.monotonic() < deadline, body
+        time.sleep(0.5)
+    assert numbers[busy.id]["name"] == busy.name
+    assert numbers[busy.id]["cpu_percent"] > 5
+    assert (numbers[idle.id]["cpu_percent"] or 0) < numbers[busy.id]["cpu_percent"]
+    assert numbers[busy.id]["mem_usage"] > 0
+    assert numbers[busy.id]["mem_limit"] > 0
+    assert numbers[busy.id]["text"]["cpu"].endswith("%")
+    assert stopped.id not in numbers
+    # a container that stops leaves the list
+    busy.kill()
+    deadline = time.monotonic() + 15
+    while busy.id in viewer_client.get("/containers/stats.json").json()["containers"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+
+
+async def test_it_releases_the_stats_stream_when_the_panel_goes_away(make_container):
+    c = await sync_to_async(make_container)()
+    before = sum(1 for t in threading.enumerate() if t.name == "engine-stream")
+    ws = await open_stats(c.name)
+    await samples(ws, 1)
+    assert sum(1 for t in threading.enumerate() if t.name == "engine-stream") == before + 1
+    await ws.disconnect()
+    deadline = time.monotonic() + 5
+    while sum(1 for t in threading.enumerate() if t.name == "engine-stream") > before:
+        assert time.monotonic() < deadline, "the reader thread still holds the stats stream"
+        await asyncio.sleep(0.05)
+
+
+def test_it_answers_405_to_a_post_and_404_for_an_unknown_container(viewer_client, make_container):
+    c = make_container()
+    assert viewer_client.post(f"/containers/{c.name}/stats/").status_code == 405
+    assert viewer_client.post("/containers/stats.json").status_code == 405
+    assert viewer_client.get("/containers/dp-test-no-such-container/stats/").status_code == 404
