@@ -1,8 +1,11 @@
-"""Writing the audit log: one entry for every mutation and every refused attempt."""
+"""The audit log: one entry for every mutation and every refused attempt, and its filters."""
 
 from __future__ import annotations
 
 import logging
+
+from django import forms
+from django.db.models import Q, QuerySet
 
 from containers.models import AuditEntry
 
@@ -51,3 +54,36 @@ def record(
     except Exception:
         log.exception("could not write audit entry %s %s", action, target_name or target_id)
         return None
+
+
+class AuditFilter(forms.Form):
+    """The filters of /audit/ and its CSV export (GET parameters)."""
+
+    user = forms.CharField(required=False, label="User")
+    action = forms.CharField(required=False, label="Action")
+    target = forms.CharField(required=False, label="Target", help_text="part of a name or ID")
+    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    result = forms.ChoiceField(
+        required=False, label="Result", choices=[("", "any"), ("ok", "ok"), ("failed", "failed")]
+    )
+
+    def entries(self) -> QuerySet[AuditEntry]:
+        """Matching entries, newest first; all of them when the form is invalid (errors are shown)."""
+        entries = AuditEntry.objects.order_by("-created", "-id")
+        data = self.cleaned_data if self.is_valid() else {}
+        if data.get("user"):
+            entries = entries.filter(username=data["user"])
+        if data.get("action"):
+            entries = entries.filter(action=data["action"])
+        if data.get("target"):
+            entries = entries.filter(
+                Q(target_name__icontains=data["target"]) | Q(target_id__istartswith=data["target"])
+            )
+        if data.get("since"):
+            entries = entries.filter(created__date__gte=data["since"])
+        if data.get("until"):
+            entries = entries.filter(created__date__lte=data["until"])
+        if data.get("result"):
+            entries = entries.filter(ok=data["result"] == "ok")
+        return entries

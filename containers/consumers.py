@@ -11,11 +11,13 @@ import json
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from containers.events import EVENTS_GROUP, ensure_listener
 from containers.roles import has_role
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
-EVENTS_GROUP = "engine-events"
+# The user's role changed: reconnect, so the role is checked again (see static/js/live.js).
+CLOSE_ROLE_CHANGED = 4000
 
 
 def user_group(user_id: int) -> str:
@@ -61,9 +63,11 @@ class PanelConsumer(AsyncWebsocketConsumer):
 
 
 class EventsConsumer(PanelConsumer):
-    """Live updates: relays the small "changed" messages published to the events group."""
+    """Live updates: relays the small "changed" messages published to the events group
+    (by this process's engine-events listener, started here on first use, and by audit entries)."""
 
     async def start(self) -> None:
+        ensure_listener()
         await self.channel_layer.group_add(EVENTS_GROUP, self.channel_name)
         await self.accept()
 

@@ -42,6 +42,15 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.created:%Y-%m-%d %H:%M:%S} {self.username} {self.action} {self.target_name or self.target_id}"
 
+    def save(self, *args, **kwargs) -> None:
+        # Written once, never edited: the log must show what happened, not what someone made of it.
+        if not self._state.adding:
+            raise PermissionError("audit entries cannot be edited")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit entries cannot be deleted")
+
 
 class Preference(models.Model):
     """Per-user settings such as the containers table's chosen columns."""

@@ -122,4 +122,6 @@ start_engine
 build_busybox
 build_debian
 start_registry
+# The live-update tests start their own redis-server on a free port (issue 6).
+ensure_commands redis-server:redis-server
 log "ready"

@@ -147,9 +147,12 @@ def outsider_client(client, outsider_user):
     return _client_for(client, outsider_user)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium driven by Playwright (browser downloads do not work here)."""
+    """Debian's chromium driven by Playwright (browser downloads do not work here).
+
+    Per module, not per session: while Playwright's sync API is open its event loop counts as
+    running in the main thread, and every async test after it would fail to start its own loop."""
     from playwright.sync_api import sync_playwright
 
     from tests.live import CHROMIUM, CHROMIUM_ARGS

@@ -29,3 +29,14 @@ def communicator(path: str, cookie: str | None = None) -> WebsocketCommunicator:
     if cookie:
         headers.append((b"cookie", cookie.encode()))
     return WebsocketCommunicator(application, path, headers=headers)
+
+
+async def receive_close(ws: WebsocketCommunicator, within: float = 2) -> int:
+    """The close code the server sends next, skipping live messages (engine events from any test)."""
+    import time
+
+    deadline = time.monotonic() + within
+    while True:
+        out = await ws.receive_output(timeout=max(deadline - time.monotonic(), 0.01))
+        if out["type"] == "websocket.close":
+            return out.get("code", 1000)

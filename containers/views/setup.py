@@ -55,4 +55,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 @role_required("viewer")
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard.html", {"info": engine.info(), "address": engine.address()})
+    """The engine's counters; on an htmx request (after a live "engine-changed") just them."""
+    template = "dashboard/_counts.html" if request.headers.get("HX-Request") else "dashboard.html"
+    return render(request, template, {"info": engine.info(), "address": engine.address()})

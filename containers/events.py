@@ -1,0 +1,339 @@
+"""Live updates: one engine-events listener per server process, and the panel's own "who did what".
+
+The listener is an asyncio task in the server's event loop, started by the first events socket. A
+daemon thread reads the engine's (blocking) event stream and hands each event to the loop, which
+publishes a small message to the channel-layer group EVENTS_GROUP. After the stream breaks (engine
+restart) it reconnects with since= the last event's time and drops what it already published.
+
+With Redis several server processes each run a listener, but only one publishes at a time: the one
+holding a lease in Redis (SET NX with expiry, renewed while alive). Publishing from every process
+would hand each browser one copy per process. The leader also stores its cursor in Redis, so a
+process taking over after the leader died resumes where it stopped, without gaps or repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from containers import engine
+
+log = logging.getLogger(__name__)
+
+EVENTS_GROUP = "engine-events"
+# Which process published a message; tests and logs use it to tell processes apart.
+ORIGIN = f"{socket.gethostname()}:{os.getpid()}"
+RECONNECT_DELAYS = (0.5, 1, 2, 5, 10)
+LEASE_KEY = "dockerpanel:events:leader"
+CURSOR_KEY = "dockerpanel:events:cursor"
+LEASE_SECONDS = 6.0
+
+_END = object()
+
+
+def event_key(event: dict) -> str:
+    return f"{event['time_nano']}:{event['id']}:{event['action']}"
+
+
+class Cursor:
+    """The last published event time plus the keys published at exactly that time.
+
+    since= is inclusive, so a reconnect replays the last event(s); this drops them.
+    """
+
+    def __init__(self, time_nano: int = 0, keys: list[str] | None = None):
+        self.time_nano = time_nano
+        self.keys = set(keys or [])
+
+    def is_new(self, event: dict) -> bool:
+        key = event_key(event)
+        if event["time_nano"] < self.time_nano or (event["time_nano"] == self.time_nano and key in self.keys):
+            return False
+        if event["time_nano"] > self.time_nano:
+            self.time_nano, self.keys = event["time_nano"], set()
+        self.keys.add(key)
+        return True
+
+    def dumps(self) -> str:
+        return json.dumps({"time_nano": self.time_nano, "keys": sorted(self.keys)})
+
+    @classmethod
+    def loads(cls, text: str | bytes | None) -> Cursor | None:
+        if not text:
+            return None
+        data = json.loads(text)
+        return cls(int(data["time_nano"]), data.get("keys"))
+
+
+class RedisLease:
+    """Leadership among the processes sharing one Redis: only the holder publishes engine events."""
+
+    RENEW = (
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end"
+    )
+    RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+    def __init__(self, url: str, seconds: float = LEASE_SECONDS):
+        import redis.asyncio
+
+        self.redis = redis.asyncio.Redis.from_url(url)
+        self.token = f"{ORIGIN}:{uuid.uuid4().hex[:8]}"
+        self.ms = int(seconds * 1000)
+        self.held = False
+
+    async def acquire(self) -> None:
+        """Wait until this process leads."""
+        while True:
+            try:
+                if await self.redis.set(LEASE_KEY, self.token, nx=True, px=self.ms):
+                    self.held = True
+                    log.info("engine events: %s leads", ORIGIN)
+                    return
+            except Exception as e:
+                log.warning("engine events: Redis lease: %s", e)
+            await asyncio.sleep(self.ms / 3000)
+
+    async def keep(self) -> None:
+        """Renew while held; on a failed renewal stop publishing (another process may lead)."""
+        while self.held:
+            await asyncio.sleep(self.ms / 3000)
+            try:
+                self.held = bool(await self.redis.eval(self.RENEW, 1, LEASE_KEY, self.token, self.ms))
+            except Exception as e:
+                log.warning("engine events: Redis lease renewal: %s", e)
+                self.held = False
+
+    async def release(self) -> None:
+        self.held = False
+        try:
+            await self.redis.eval(self.RELEASE, 1, LEASE_KEY, self.token)
+            await self.redis.aclose()
+        except Exception:
+            pass
+
+    async def load_cursor(self) -> Cursor | None:
+        try:
+            return Cursor.loads(await self.redis.get(CURSOR_KEY))
+        except Exception as e:
+            log.warning("engine events: Redis cursor: %s", e)
+            return None
+
+    async def save_cursor(self, cursor: Cursor) -> None:
+        try:
+            await self.redis.set(CURSOR_KEY, cursor.dumps(), ex=24 * 3600)
+        except Exception as e:
+            log.warning("engine events: Redis cursor: %s", e)
+
+
+class Listener:
+    """Follows the engine's events for one event loop (one server process) and publishes them."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        # Events from the moment the first socket asked: nothing in between is missed.
+        self.cursor = Cursor(time.time_ns())
+        self.stream: engine.EventStream | None = None
+        self.stopped = False
+        self.lease = RedisLease(settings.REDIS_URL) if settings.REDIS_URL else None
+        self.task = loop.create_task(self.run(), name="engine-events")
+
+    async def run(self) -> None:
+        layer = get_channel_layer()
+        failures = 0  # failed attempts to open the stream in a row
+        broken = False  # a stream ended or failed: the next one that opens is a reconnect
+        down = False  # "unreachable" was published
+        while not self.stopped:
+            if self.lease and not self.lease.held:
+                await self.lease.acquire()
+                self.loop.create_task(self.lease.keep())
+                self.cursor = await self.lease.load_cursor() or self.cursor
+            queue: asyncio.Queue = asyncio.Queue()
+            threading.Thread(
+                target=self._follow, args=(engine.since_of(self.cursor.time_nano), queue), daemon=True
+            ).start()
+            while (item := await queue.get()) is not _END:
+                if isinstance(item, engine.EventStream):
+                    self.stream = item
+                    if broken:
+                        # Pages refresh: what happened beyond the engine's event buffer is not replayed.
+                        log.info("engine events: reconnected")
+                        await self.publish(layer, {"type": "engine", "action": "reconnected"})
+                    failures, broken, down = 0, False, False
+                elif isinstance(item, engine.EngineError):
+                    if not down:
+                        log.warning("engine events: %s", item)
+                        await self.publish(layer, {"type": "engine", "action": "unreachable", "error": str(item)})
+                    failures, down = failures + 1, True
+                elif self.lease and not self.lease.held:
+                    self.close_stream()  # another process leads now: it publishes this event
+                elif self.cursor.is_new(item):
+                    await self.publish(layer, {**item, "key": event_key(item)})
+                    if self.lease:
+                        await self.lease.save_cursor(self.cursor)
+            self.stream = None
+            if self.stopped or (self.lease and not self.lease.held):
+                continue
+            broken = True
+            if failures:  # after a stream that ended, try again at once; then back off
+                await asyncio.sleep(RECONNECT_DELAYS[min(failures, len(RECONNECT_DELAYS)) - 1])
+
+    def _follow(self, since: str, queue: asyncio.Queue) -> None:
+        """In a daemon thread: open the stream and hand every event to the loop."""
+        try:
+            stream = engine.EventStream(since=since)
+        except engine.EngineError as e:
+            self._post(queue, e)
+            self._post(queue, _END)
+            return
+        self._post(queue, stream)
+        try:
+            if self.stopped:
+                return
+            for event in stream:
+                self._post(queue, event)
+        except engine.EngineError as e:
+            self._post(queue, e)
+        finally:
+            stream.close()
+            self._post(queue, _END)
+
+    def _post(self, queue: asyncio.Queue, item) -> None:
+        try:
+            self.loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop is gone (server shutting down)
+            pass
+
+    async def publish(self, layer, event: dict) -> None:
+        message = {"kind": "engine", **event, "origin": ORIGIN}
+        try:
+            await layer.group_send(EVENTS_GROUP, {"type": "engine.event", "event": message})
+        except Exception:
+            log.exception("engine events: could not publish %s", message)
+
+    def close_stream(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+    async def stop(self) -> None:
+        self.stopped = True
+        self.close_stream()
+        self.task.cancel()
+        if self.lease:
+            await self.lease.release()
+
+
+_listener: Listener | None = None
+
+
+def ensure_listener() -> Listener:
+    """The running loop's listener, started on first use (from an events socket's connect)."""
+    global _listener
+    loop = asyncio.get_running_loop()
+    if _listener is None or _listener.loop is not loop or _listener.task.done():
+        if _listener is not None:
+            _listener.stopped = True
+            _listener.close_stream()
+        _listener = Listener(loop)
+    return _listener
+
+
+async def stop_listener() -> None:
+    global _listener
+    if _listener is not None:
+        await _listener.stop()
+        _listener = None
+
+
+# === panel actions: "alice stopped web" ===
+
+PAST = {
+    "run": "ran",
+    "stop": "stopped",
+    "kill": "killed",
+    "pull": "pulled",
+    "tag": "tagged",
+    "unpause": "unpaused",
+    "exec": "opened a terminal in",
+    "attach": "attached to",
+    "prune": "pruned",
+    "deploy": "deployed",
+    "create": "created",
+}
+SENTENCES = {
+    "user.create": "{user} added user {target} ({role})",
+    "user.role": "{user} made {target} {role_article} {role}",
+    "user.deactivate": "{user} deactivated {target}",
+    "user.activate": "{user} reactivated {target}",
+    "user.password_reset": "{user} reset the password of {target}",
+    "deploy.apache": "{user} deployed the Apache demo as {target}",
+    "image.pull": "{user} pulled {target}",
+}
+# Entries that are no news for the rest of the team.
+# Terminal sessions and column choices change nothing that other people's pages show.
+QUIET_AUDIT = {
+    "permission.denied",
+    "user.password",
+    "user.setup",
+    "login.failed",
+    "login.locked_out",
+    "container.exec",
+    "container.attach",
+    "preference.columns",
+}
+
+
+def past(verb: str) -> str:
+    verb = verb.replace("_", " ")
+    if verb in PAST:
+        return PAST[verb]
+    first, _, rest = verb.partition(" ")
+    first = PAST.get(first) or (first + "d" if first.endswith("e") else first + "ed")
+    return f"{first} {rest}".strip()
+
+
+def sentence(username: str, action: str, target: str, params: dict | None = None) -> str:
+    """A toast's text, e.g. "alice stopped web"."""
+    params = params or {}
+    role = str(params.get("role", ""))
+    if action in SENTENCES:
+        return SENTENCES[action].format(
+            user=username, target=target, role=role, role_article="an" if role[:1] in "aeiou" and role else "a"
+        )
+    noun, _, verb = action.rpartition(".")
+    what = f"image {target}" if noun == "image" else target
+    return f"{username} {past(verb)} {what}".strip()
+
+
+def panel_message(entry) -> dict | None:
+    """The live message for an audit entry, or None when the team need not hear of it."""
+    if not entry.ok or entry.action in QUIET_AUDIT or not entry.username:
+        return None
+    target = entry.target_name or entry.target_id[:12]
+    return {
+        "kind": "panel",
+        "user": entry.username,
+        "action": entry.action,
+        "target": target,
+        "text": sentence(entry.username, entry.action, target, entry.params),
+    }
+
+
+def publish_panel_entry(entry) -> None:
+    """Tell every open page what a user just did (called after the audit entry is committed)."""
+    message = panel_message(entry)
+    if message is None:
+        return
+    try:
+        async_to_sync(get_channel_layer().group_send)(EVENTS_GROUP, {"type": "engine.event", "event": message})
+    except Exception:
+        log.exception("could not publish %s", message)

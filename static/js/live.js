@@ -1,0 +1,81 @@
+// Live updates: one websocket to /ws/events/ per page. Each message becomes an "engine-changed"
+// event on <body> (fragments refresh with hx-trigger="engine-changed from:body"); panel actions
+// also show a toast ("alice stopped web"). Reconnects with backoff; explains refusals.
+(() => {
+  const REFUSED = {
+    4401: "Live updates stopped: your session has ended. Log in again.",
+    4403: "Live updates are off: your account has no role. Ask an administrator for one.",
+  };
+  const ROLE_CHANGED = 4000;
+  const DEBOUNCE_MS = 150;
+  let delay = 1000;
+  let pending = null;
+  let timer = null;
+  const seen = [];
+
+  function toastArea() {
+    let area = document.querySelector(".toast-area");
+    if (!area) {
+      area = document.createElement("div");
+      area.className = "toast-area";
+      area.setAttribute("aria-live", "polite");
+      document.body.appendChild(area);
+    }
+    return area;
+  }
+
+  function toast(text, kind) {
+    const el = document.createElement("div");
+    el.className = "toast" + (kind ? " " + kind : "");
+    el.setAttribute("role", "status");
+    el.textContent = text;
+    toastArea().appendChild(el);
+    setTimeout(() => el.remove(), kind === "error" ? 15000 : 6000);
+  }
+
+  function changed(event) {
+    // Several engine events come at once (kill, die, stop): refresh once, soon after the first.
+    pending = event;
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      document.body.dispatchEvent(new CustomEvent("engine-changed", { detail: pending }));
+    }, DEBOUNCE_MS);
+  }
+
+  function duplicate(event) {
+    if (!event.key) return false;
+    if (seen.includes(event.key)) return true;
+    seen.push(event.key);
+    if (seen.length > 100) seen.shift();
+    return false;
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const socket = new WebSocket(`${scheme}://${location.host}/ws/events/`);
+    socket.addEventListener("open", () => { delay = 1000; document.body.dataset.live = "on"; });
+    socket.addEventListener("message", (message) => {
+      let event;
+      try { event = JSON.parse(message.data); } catch { return; }
+      if (duplicate(event)) return;
+      if (event.kind === "panel" && event.text) toast(event.text);
+      changed(event);
+    });
+    socket.addEventListener("close", (close) => {
+      document.body.dataset.live = "off";
+      if (REFUSED[close.code]) {
+        toast(REFUSED[close.code], "error");
+        return; // reconnecting cannot help
+      }
+      if (close.code === ROLE_CHANGED) {
+        toast("Your role has changed: reload the page to see what you may do now.");
+        delay = 0;
+      }
+      setTimeout(connect, delay + Math.random() * 500);
+      delay = Math.min(Math.max(delay, 1000) * 2, 30000);
+    });
+  }
+
+  if (window.WebSocket) connect();
+})();
