@@ -41,8 +41,9 @@ def remove_test_objects(client) -> None:
             c.remove(force=True, v=True)
         except docker.errors.NotFound:
             pass
-    for image in client.images.list():
-        for tag in image.tags:
+    # The raw list is one call; images.list() inspects each image and races with other runs' removals.
+    for image in client.api.images():
+        for tag in image.get("RepoTags") or []:
             if tag.startswith(TEMP_IMAGE_PREFIX) or tag.startswith(f"127.0.0.1:5000/{TEMP_IMAGE_PREFIX}"):
                 try:
                     client.images.remove(tag, force=True)
