@@ -201,3 +201,23 @@ def login(page, panel, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+@pytest.fixture
+def registry_image(dk, make_container):
+    """registry_image("name") -> a reference in the local registry (127.0.0.1:5000) that is NOT local.
+
+    Its top layer is random bytes of its own, so a pull must download it rather than find it here.
+    """
+
+    def push(name: str, size: int = 200_000) -> str:
+        pushed = f"127.0.0.1:5000/{TEMP_IMAGE_PREFIX}{name}:v1"
+        seed = make_container(command=f"sh -c 'head -c {size} /dev/urandom > /blob'")
+        seed.wait(timeout=30)
+        seed.commit(repository=pushed.rsplit(":", 1)[0], tag="v1")
+        for line in dk.images.push(pushed, stream=True, decode=True):
+            assert "error" not in line, line
+        dk.images.remove(pushed)
+        return pushed
+
+    return push

@@ -2,19 +2,13 @@
 
 import pytest
 
-from tests.conftest import TEMP_IMAGE_PREFIX, login
+from tests.conftest import login
 
 pytestmark = pytest.mark.browser
 
 
-def test_it_pulls_with_layer_progress_in_the_page(page, panel, make_container, dk):
-    pushed = f"127.0.0.1:5000/{TEMP_IMAGE_PREFIX}browserpull:v1"
-    c = make_container(command="sh -c 'head -c 200000 /dev/urandom > /blob'")
-    c.wait(timeout=30)
-    c.commit(repository=pushed.rsplit(":", 1)[0], tag="v1")
-    for line in dk.images.push(pushed, stream=True, decode=True):
-        assert "error" not in line, line
-    dk.images.remove(pushed)
+def test_it_pulls_with_layer_progress_in_the_page(page, panel, dk, registry_image):
+    pushed = registry_image("browserpull")
 
     login(page, panel, "admin")
     page.goto(panel.url + "/images/")

@@ -102,14 +102,8 @@ def test_it_shows_a_failed_step_and_removes_the_container(page, panel, dk):
     assert name not in {n.lstrip("/") for c in dk.api.containers(all=True) for n in c["Names"]}
 
 
-def test_it_pulls_a_missing_image_with_progress_then_runs(page, panel, dk, make_container):
-    pushed = f"127.0.0.1:5000/{TEMP_IMAGE_PREFIX}browser-pull:v1"
-    seed = make_container(command="sh -c 'head -c 100000 /dev/urandom > /blob'")
-    seed.wait(timeout=30)
-    seed.commit(repository=pushed.rsplit(":", 1)[0], tag="v1")
-    for line in dk.images.push(pushed, stream=True, decode=True):
-        assert "error" not in line, line
-    dk.images.remove(pushed)
+def test_it_pulls_a_missing_image_with_progress_then_runs(page, panel, dk, registry_image):
+    pushed = registry_image("browser-pull")
 
     login(page, panel, "admin")
     page.goto(panel.url + "/containers/new/")

@@ -39,15 +39,8 @@ def test_it_rejects_bad_references_with_a_reason(text, message):
         parse_image_reference(text)
 
 
-def test_it_pulls_from_the_local_registry_with_layer_progress(dk, make_container):
-    pushed = f"127.0.0.1:5000/{TEMP_IMAGE_PREFIX}pull:v1"
-    # A layer of its own (random bytes), so the pull must download it rather than find it local.
-    c = make_container(command="sh -c 'head -c 300000 /dev/urandom > /blob'", start=True)
-    c.wait(timeout=30)
-    c.commit(repository=pushed.rsplit(":", 1)[0], tag="v1")
-    for line in dk.images.push(pushed, stream=True, decode=True):
-        assert "error" not in line, line
-    dk.images.remove(pushed)
+def test_it_pulls_from_the_local_registry_with_layer_progress(registry_image):
+    pushed = registry_image("pull")
 
     events = list(engine.pull(parse_image_reference(pushed)))
     statuses = [e["status"] for e in events]

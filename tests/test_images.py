@@ -88,14 +88,8 @@ def test_it_shows_layers_inspect_and_the_containers_using_an_image(viewer_client
     assert '"RepoTags": [' in html.replace("&quot;", '"')
 
 
-def test_it_pulls_from_the_local_registry_with_progress(admin_client, dk, make_container):
-    pushed = f"127.0.0.1:5000/{TEMP_IMAGE_PREFIX}viewpull:v1"
-    c = make_container(command="sh -c 'head -c 200000 /dev/urandom > /blob'")
-    c.wait(timeout=30)
-    c.commit(repository=pushed.rsplit(":", 1)[0], tag="v1")
-    for line in dk.images.push(pushed, stream=True, decode=True):
-        assert "error" not in line, line
-    dk.images.remove(pushed)
+def test_it_pulls_from_the_local_registry_with_progress(admin_client, dk, registry_image):
+    pushed = registry_image("viewpull")
 
     r = admin_client.post("/images/pull/", {"reference": pushed}, HTTP_ACCEPT="application/x-ndjson")
     assert r.status_code == 200
@@ -127,14 +121,8 @@ def test_it_streams_a_clear_error_for_an_unknown_image(admin_client):
     assert not AuditEntry.objects.get(action="image.pull").ok
 
 
-def test_it_pulls_without_javascript_too(admin_client, dk, make_container):
-    pushed = f"127.0.0.1:5000/{TEMP_IMAGE_PREFIX}formpull:v1"
-    c = make_container(command="sh -c 'echo form > /marker'")
-    c.wait(timeout=30)
-    c.commit(repository=pushed.rsplit(":", 1)[0], tag="v1")
-    for line in dk.images.push(pushed, stream=True, decode=True):
-        assert "error" not in line, line
-    dk.images.remove(pushed)
+def test_it_pulls_without_javascript_too(admin_client, dk, registry_image):
+    pushed = registry_image("formpull")
     r = admin_client.post("/images/pull/", {"reference": pushed})
     assert r.status_code == 302
     assert said(r) == f"Pulled {pushed}: docker pull {pushed}"

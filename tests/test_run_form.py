@@ -318,14 +318,8 @@ def ndjson(response) -> list[dict]:
     return [json.loads(line) for line in body.splitlines() if line.strip()]
 
 
-def test_it_pulls_a_missing_image_first_with_progress(admin_client, dk, make_container):
-    pushed = f"127.0.0.1:5000/{TEMP_IMAGE_PREFIX}run:v1"
-    seed = make_container(command="sh -c 'head -c 100000 /dev/urandom > /blob'")
-    seed.wait(timeout=30)
-    seed.commit(repository=pushed.rsplit(":", 1)[0], tag="v1")
-    for line in dk.images.push(pushed, stream=True, decode=True):
-        assert "error" not in line, line
-    dk.images.remove(pushed)
+def test_it_pulls_a_missing_image_first_with_progress(admin_client, dk, registry_image):
+    pushed = registry_image("run")
 
     name = unique("pulled")
     data = form_data(image=pushed, name=name, command="sleep 30")
