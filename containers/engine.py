@@ -5,11 +5,15 @@ Errors leave this module as EngineError (or a subclass) with a message a person 
 
 from __future__ import annotations
 
+import codecs
 import http.client
 import os
 import re
 import struct
 import threading
+import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import docker
@@ -684,7 +688,6 @@ def container_labels(container_id: str) -> dict[str, str]:
 
 def exec_stream(container_id: str, argv: list[str], environment: dict[str, str] | None = None):
     """`docker exec` with stdout and stderr as they come: yields {"output": text}, then {"exit_code": n}."""
-    import codecs
 
     try:
         api = client().api
@@ -808,7 +811,6 @@ def exec_terminal(
     container_id: str, cmd: list[str] | None, user: str = "", workdir: str = "", cols: int = 0, rows: int = 0
 ) -> TerminalStream:
     """`docker exec -it` : start `cmd` (default: bash, else sh) on a tty and hand back its socket."""
-    import uuid
 
     session = uuid.uuid4().hex
     api = client().api
@@ -861,38 +863,31 @@ def resize_container(container_id: str, cols: int, rows: int) -> None:
         raise translate(e, "resize") from e
 
 
-def exec_exit_code(exec_id: str, wait_s: float = 2.0) -> int | None:
-    """The exit code of a finished exec, waiting briefly for the engine to notice; None if running."""
-    import time
-
+def _exit_code_when_done(inspect: Callable[[], dict], what: str, wait_s: float) -> int | None:
+    """Poll a state dict (Running, ExitCode) briefly for the engine to notice an exit."""
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            data = client().api.exec_inspect(exec_id)
+            state = inspect()
         except Exception as e:
-            raise translate(e, "exec inspect") from e
-        if not data.get("Running"):
-            return data.get("ExitCode")
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(0.05)
-
-
-def container_exit_code(container_id: str, wait_s: float = 2.0) -> int | None:
-    """The exit code of a stopped container, or None while it still runs (after a detach)."""
-    import time
-
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            state = client().api.inspect_container(container_id).get("State") or {}
-        except Exception as e:
-            raise translate(e, "inspect") from e
+            raise translate(e, what) from e
         if not state.get("Running"):
             return state.get("ExitCode")
         if time.monotonic() >= deadline:
             return None
         time.sleep(0.05)
+
+
+def exec_exit_code(exec_id: str, wait_s: float = 2.0) -> int | None:
+    """The exit code of a finished exec, waiting briefly for the engine to notice; None if running."""
+    return _exit_code_when_done(lambda: client().api.exec_inspect(exec_id), "exec inspect", wait_s)
+
+
+def container_exit_code(container_id: str, wait_s: float = 2.0) -> int | None:
+    """The exit code of a stopped container, or None while it still runs (after a detach)."""
+    return _exit_code_when_done(
+        lambda: client().api.inspect_container(container_id).get("State") or {}, "inspect", wait_s
+    )
 
 
 def kill_terminal(stream: TerminalStream) -> int:
