@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django import forms
 from django.db.models import Q, QuerySet
 
+from containers.engine import EngineError
 from containers.models import AuditEntry
 
 log = logging.getLogger(__name__)
@@ -54,6 +57,17 @@ def record(
     except Exception:
         log.exception("could not write audit entry %s %s", action, target_name or target_id)
         return None
+
+
+@contextmanager
+def failure_recorded(request, action: str, **entry) -> Iterator[None]:
+    """If the block raises an EngineError (the engine being down included), write the entry with
+    the error's text, then let the error go on to the caller's message or error page."""
+    try:
+        yield
+    except EngineError as e:
+        record(request, action, ok=False, result=str(e), **entry)
+        raise
 
 
 class AuditFilter(forms.Form):

@@ -167,6 +167,8 @@ def ping() -> str:
 
 MIN_PREFIX = 3
 _REF_CHARS = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+# The engine's own rule for a new container name (validContainerNamePattern, without the slash).
+CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from containers import engine, ports
 from containers.runspec import RESTART_POLICIES, RunSpec
 
 # The engine's rule for container names.
-NAME_RULE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 ENV_KEY = re.compile(r"^[^=\s]+$")
 
 
@@ -65,7 +64,7 @@ class RunForm(forms.Form):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        if name and not NAME_RULE.match(name):
+        if name and not engine.CONTAINER_NAME.match(name):
             raise forms.ValidationError(
                 f"'{name}' is not a valid name: use letters, digits and _ . - (2 or more), starting with a letter or digit."
             )
@@ -264,7 +263,7 @@ class ApacheDeployForm(forms.Form):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        if not NAME_RULE.match(name):
+        if not engine.CONTAINER_NAME.match(name):
             raise forms.ValidationError(f"'{name}' is not a valid container name.")
         return name
 

@@ -10,7 +10,10 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
 
+from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
+
+from containers import audit, engine
 
 _DONE = object()
 
@@ -36,3 +39,18 @@ def ndjson_response(events: AsyncIterator[dict]) -> StreamingHttpResponse:
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+async def pull_progress(request, ref: engine.ImageReference) -> AsyncIterator[dict]:
+    """`docker pull` as progress events, with its audit entry written either way.
+
+    An EngineError goes on to the caller, which words the closing event for its page.
+    """
+    record = sync_to_async(audit.record)
+    try:
+        async for event in iterate_in_thread(lambda: engine.pull(ref)):
+            yield {"type": "progress", **event}
+    except engine.EngineError as e:
+        await record(request, "image.pull", target_name=str(ref), ok=False, result=str(e))
+        raise
+    await record(request, "image.pull", target_name=str(ref), result=f"docker pull {ref}")

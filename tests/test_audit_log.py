@@ -134,3 +134,16 @@ async def test_it_exports_the_filtered_entries_as_streamed_csv(async_client):
     assert rows[0]["result"] == "No such container"
     # a formula is not run by a spreadsheet
     assert rows[0]["target_name"] == "'=cmd|' /C calc'!A0"
+
+
+def test_it_records_a_failed_engine_call_even_when_the_engine_is_down(rf, admin_user):
+    from containers import audit, engine
+
+    request = rf.post("/containers/web/stop/", REMOTE_ADDR="127.0.0.9")
+    request.user = admin_user
+    with pytest.raises(engine.EngineUnavailable):
+        with audit.failure_recorded(request, "container.stop", target_id="abc", target_name="web", params={"t": 1}):
+            raise engine.EngineUnavailable("unix:///nonexistent.sock", "connection refused")
+    entry = AuditEntry.objects.get(action="container.stop")
+    assert (entry.ok, entry.target_name, entry.params, entry.client_ip) == (False, "web", {"t": 1}, "127.0.0.9")
+    assert "cannot be reached" in entry.result

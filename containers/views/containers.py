@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ PREFERENCE_KEY = "containers.columns"
 STATUSES = ["created", "restarting", "running", "removing", "paused", "exited", "dead"]
 # `docker ps` lists newest first; states sort from alive to gone.
 STATE_ORDER = {s: i for i, s in enumerate(["running", "restarting", "paused", "created", "removing", "exited", "dead"])}
-NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
 def engine_errors(fallback: str):
@@ -312,19 +310,13 @@ def _perform(request: HttpRequest, ref: str, verb: str) -> HttpResponse:
     command = action.cli(target.name, request)
     params = {k: v for k, v in request.POST.items() if k in ("timeout", "signal")}
     try:
-        action.run(target.id, request)
+        with audit.failure_recorded(
+            request, f"container.{verb}", target_id=target.id, target_name=target.name, params=params
+        ):
+            action.run(target.id, request)
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
-        audit.record(
-            request,
-            f"container.{verb}",
-            target_id=target.id,
-            target_name=target.name,
-            params=params,
-            ok=False,
-            result=str(e),
-        )
         messages.error(request, f"{command} failed: {e}")
     else:
         audit.record(
@@ -362,23 +354,17 @@ def container_rename(request: HttpRequest, ref: str) -> HttpResponse:
     target = get_container_or_404(ref)
     new_name = request.POST.get("new_name", "").strip().lstrip("/")
     command = f"docker rename {target.name} {new_name}"
-    if not NAME_RE.match(new_name):
+    if not engine.CONTAINER_NAME.match(new_name):
         messages.error(request, f"'{new_name}' is not a valid container name: use letters, digits, _ . - (not first).")
         return redirect(_next(request, f"/containers/{target.name}/"))
     try:
-        engine.rename_container(target.id, new_name)
+        with audit.failure_recorded(
+            request, "container.rename", target_id=target.id, target_name=target.name, params={"new_name": new_name}
+        ):
+            engine.rename_container(target.id, new_name)
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
-        audit.record(
-            request,
-            "container.rename",
-            target_id=target.id,
-            target_name=target.name,
-            params={"new_name": new_name},
-            ok=False,
-            result=str(e),
-        )
         messages.error(request, f"{command} failed: {e}")
         return redirect(_next(request, f"/containers/{target.name}/"))
     audit.record(
@@ -413,19 +399,13 @@ def container_remove(request: HttpRequest, ref: str) -> HttpResponse:
             },
         )
     try:
-        engine.remove_container(target.id, force=force)
+        with audit.failure_recorded(
+            request, "container.remove", target_id=target.id, target_name=target.name, params={"force": force}
+        ):
+            engine.remove_container(target.id, force=force)
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
-        audit.record(
-            request,
-            "container.remove",
-            target_id=target.id,
-            target_name=target.name,
-            params={"force": force},
-            ok=False,
-            result=str(e),
-        )
         hint = " Tick 'force' to remove it while running (docker rm -f)." if "running container" in str(e) else ""
         messages.error(request, f"{command} failed: {str(e).rstrip('.')}.{hint}")
         return redirect(f"/containers/{target.name}/")

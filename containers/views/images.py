@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 
-from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from containers import audit, cli, engine
 from containers.roles import role_required
-from containers.streaming import iterate_in_thread, ndjson_response
+from containers.streaming import ndjson_response, pull_progress
 from containers.views.containers import engine_errors, is_htmx
 
 SORT_KEYS = {
@@ -110,18 +109,15 @@ def image_pull(request: HttpRequest) -> HttpResponse:
     command = f"docker pull {ref}"
     if not streaming:
         return _pull_and_redirect(request, ref, command)
-    record = sync_to_async(audit.record)
 
     async def events():
         yield {"type": "start", "command": command}
         try:
-            async for event in iterate_in_thread(lambda: engine.pull(ref)):
-                yield {"type": "progress", **event}
+            async for event in pull_progress(request, ref):
+                yield event
         except engine.EngineError as e:
-            await record(request, "image.pull", target_name=str(ref), ok=False, result=str(e))
             yield {"type": "error", "message": f"{command} failed: {e}"}
             return
-        await record(request, "image.pull", target_name=str(ref), result=command)
         yield {"type": "done", "message": f"Pulled {ref}: {command}", "url": f"/images/{ref}/"}
 
     return ndjson_response(events())
@@ -200,19 +196,13 @@ def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
             {"ref": ref, "short_id": cli.short_id(info["Id"]), "tags": info.get("RepoTags") or [], "users": users},
         )
     try:
-        lines = engine.remove_image(ref, force=force)
+        with audit.failure_recorded(
+            request, "image.remove", target_id=info["Id"], target_name=ref, params={"force": force}
+        ):
+            lines = engine.remove_image(ref, force=force)
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
-        audit.record(
-            request,
-            "image.remove",
-            target_id=info["Id"],
-            target_name=ref,
-            params={"force": force},
-            ok=False,
-            result=str(e),
-        )
         messages.error(request, f"{command} failed: {e}")
         return redirect(f"/images/{cli.short_id(info['Id'])}/")
     audit.record(
@@ -242,19 +232,13 @@ def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
         return redirect(back)
     command = f"docker tag {ref} {target}"
     try:
-        engine.tag_image(info["Id"], target)
+        with audit.failure_recorded(
+            request, "image.tag", target_id=info["Id"], target_name=ref, params={"target": str(target)}
+        ):
+            engine.tag_image(info["Id"], target)
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
-        audit.record(
-            request,
-            "image.tag",
-            target_id=info["Id"],
-            target_name=ref,
-            params={"target": str(target)},
-            ok=False,
-            result=str(e),
-        )
         messages.error(request, f"{command} failed: {e}")
         return redirect(back)
     audit.record(

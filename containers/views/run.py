@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,7 +11,7 @@ from django.views.decorators.http import require_POST
 from containers import audit, engine
 from containers.forms import RunRequest, fill_rows
 from containers.roles import role_required
-from containers.streaming import iterate_in_thread, ndjson_response
+from containers.streaming import ndjson_response, pull_progress
 
 
 def _page(request: HttpRequest, run: RunRequest, status: int = 200) -> HttpResponse:
@@ -50,12 +49,12 @@ def new_container(request: HttpRequest) -> HttpResponse:
         return render(request, "run/pull.html", {"spec": spec, "data": request.POST.lists()})
     action = "container.run" if spec.start else "container.create"
     try:
-        if spec.start:
-            ref = engine.run_container(spec.image, **spec.engine_options())
-        else:
-            ref = engine.create_container(spec.image, **spec.engine_options())
+        with audit.failure_recorded(request, action, target_name=spec.name, params=spec.audit_params()):
+            if spec.start:
+                ref = engine.run_container(spec.image, **spec.engine_options())
+            else:
+                ref = engine.create_container(spec.image, **spec.engine_options())
     except engine.EngineError as e:
-        audit.record(request, action, target_name=spec.name, params=spec.audit_params(), ok=False, result=str(e))
         run.form.add_error(None, str(e))
         return _page(request, run)
     links = engine.published_ports(ref.id) if spec.start else []
@@ -110,13 +109,11 @@ def pull(request: HttpRequest) -> HttpResponse:
             yield {"type": "error", "message": str(e)}
             return
         try:
-            async for event in iterate_in_thread(lambda: engine.pull(ref)):
-                yield {"type": "progress", **event}
+            async for event in pull_progress(request, ref):
+                yield event
         except engine.EngineError as e:
-            await sync_to_async(audit.record)(request, "image.pull", target_name=str(ref), ok=False, result=str(e))
             yield {"type": "error", "message": str(e)}
             return
-        await sync_to_async(audit.record)(request, "image.pull", target_name=str(ref), result="pulled")
         yield {"type": "done", "image": str(ref)}
 
     return ndjson_response(events())
