@@ -1,13 +1,15 @@
 """Page URLs. Order matters: fixed paths such as containers/new/ come before containers/<ref>/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from containers.views import audit_log, deploy, run, terminal, users
+from containers.views import containers as container_views
+from containers.views import images as image_views
+from containers.views import logs as logs_views
+from containers.views import stats as stats_views
 
-# === run form and demos (issue 5): containers/new/, deploy/apache/ ===
-from containers.views import deploy, run  # noqa: E402
-
-urlpatterns += [
+urlpatterns = [
+    # run form and demos
     path("containers/new/", run.new_container, name="run-new"),
     path("containers/new/preview/", run.preview, name="run-preview"),
     path("containers/new/ports/", run.fill_ports, name="run-fill-ports"),
@@ -15,14 +17,7 @@ urlpatterns += [
     path("deploy/apache/", deploy.apache, name="deploy-apache"),
     path("deploy/apache/run/", deploy.apache_run, name="deploy-apache-run"),
     path("deploy/apache/remove/", deploy.apache_remove, name="deploy-apache-remove"),
-]
-# === end run form and demos ===
-
-# === containers and images (issue 3): containers/, containers/<ref>/..., images/... ===
-from containers.views import containers as container_views  # noqa: E402
-from containers.views import images as image_views  # noqa: E402
-
-urlpatterns += [
+    # containers and images
     path("containers/", container_views.container_list, name="container_list"),
     path("containers/columns/", container_views.save_columns, name="container_columns"),
     path("containers/bulk/", container_views.container_bulk, name="container_bulk"),
@@ -41,22 +36,10 @@ urlpatterns += [
     path("images/<path:ref>/remove/", image_views.image_remove, name="image_remove"),
     path("images/<path:ref>/tag/", image_views.image_tag, name="image_tag"),
     path("images/<path:ref>/", image_views.image_detail, name="image_detail"),
-]
-# === end containers and images ===
-
-# === terminal (issue 4): containers/<ref>/terminal/, containers/<ref>/attach/ ===
-from containers.views import terminal  # noqa: E402
-
-urlpatterns += [
+    # terminal
     path("containers/<str:ref>/terminal/", terminal.exec_page, name="container-terminal"),
     path("containers/<str:ref>/attach/", terminal.attach_page, name="container-attach"),
-]
-# === end terminal ===
-
-# === team (issue 6): audit/, users/, account/password/ ===
-from containers.views import audit_log, users  # noqa: E402
-
-urlpatterns += [
+    # team
     path("audit/", audit_log.audit_list, name="audit"),
     path("audit/export.csv", audit_log.audit_csv, name="audit-csv"),
     path("users/", users.user_list, name="users"),
@@ -66,18 +49,9 @@ urlpatterns += [
     path("users/<int:user_id>/activate/", users.user_activate, name="user-activate"),
     path("users/<int:user_id>/password/", users.user_password, name="user-password"),
     path("account/password/", users.own_password, name="own-password"),
-]
-# === end team ===
-
-# === logs and stats (issue 7): containers/<ref>/logs/... ===
-from containers.views import logs as logs_views  # noqa: E402
-from containers.views import stats as stats_views  # noqa: E402
-
-urlpatterns += [
-    # fixed paths first: containers/stats.json must not be taken for a container named stats.json
+    # logs and stats (containers/stats.json has no trailing slash: containers/<ref>/ never takes it)
     path("containers/stats.json", stats_views.stats_all, name="stats-all"),
     path("containers/<str:ref>/logs/", logs_views.logs_page, name="logs"),
     path("containers/<str:ref>/logs/download/", logs_views.logs_download, name="logs-download"),
     path("containers/<str:ref>/stats/", stats_views.stats_page, name="stats"),
 ]
-# === end logs and stats ===
