@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import wraps
 from html import escape as e
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -76,12 +77,32 @@ def browsing_host(request: HttpRequest) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def port_parts(ports: list[dict], host: str) -> list[dict]:
+@dataclass(frozen=True)
+class PortLinks:
+    """Where links to published ports point: `host` for wildcard bindings, never `panel_host`."""
+
+    host: str
+    panel_host: str
+
+    def url(self, ip: str, port: int) -> str:
+        return cli.port_url(ip, port, self.host, self.panel_host)
+
+
+def port_links(request: HttpRequest) -> PortLinks:
+    """PORTS_HOST if set; else the other loopback name when the panel is browsed on loopback. Over
+    HTTPS with SECURE_COOKIES the panel's own host is safe: its Secure cookie never goes to http://."""
+    panel_host = browsing_host(request)
+    if settings.SECURE_COOKIES and request.is_secure():
+        return PortLinks(settings.PORTS_HOST or panel_host, "")
+    return PortLinks(settings.PORTS_HOST or cli.LOOPBACK_TWIN.get(panel_host, ""), panel_host)
+
+
+def port_parts(ports: list[dict], links: PortLinks) -> list[dict]:
     """PORTS split like the CLI joins it, each part with links to the TCP ports it publishes."""
     parts = []
     for group in cli.port_groups(ports):
-        links = [{"port": port, "url": cli.port_url(ip, port, host)} for ip, port in group.published]
-        parts.append({"text": group.text, "links": links})
+        found = [{"port": port, "url": links.url(ip, port)} for ip, port in group.published]
+        parts.append({"text": group.text, "links": [link for link in found if link["url"]]})
     return parts
 
 
@@ -95,7 +116,7 @@ def chosen_columns(user) -> list[str]:
     return list(COLUMN_KEYS)
 
 
-def display_row(row: engine.ContainerRow, now: float, host: str) -> dict:
+def display_row(row: engine.ContainerRow, now: float, host: PortLinks) -> dict:
     return {
         "id": row.id,
         "short_id": row.id[:12],
@@ -185,7 +206,7 @@ def container_list(request: HttpRequest) -> HttpResponse:
         needle = want["image"].lower()
         rows = [r for r in rows if needle in r.image.lower() or cli.short_id(r.image_id).startswith(needle)]
     now = time.time()
-    host = browsing_host(request)
+    host = port_links(request)
     table = [display_row(r, now, host) for r in rows]
     sort = q.get("sort", "created")
     if sort not in SORT_KEYS:
@@ -533,7 +554,7 @@ def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base:
             "verb": verb,
             "title": title,
             "heading": heading,
-            "rows": [display_row(r, now, browsing_host(request)) for r in chosen],
+            "rows": [display_row(r, now, port_links(request)) for r in chosen],
             "unknown": unknown,
             "force": force,
             "cli": cli_form,
@@ -557,7 +578,7 @@ def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
     info = engine.inspect_container(target.id)
     section = request.GET.get("section", "")
     wanted = [section] if is_htmx(request) and section in SECTIONS else list(SECTIONS)
-    context = {"target": target, "c": _summary(info, browsing_host(request)), "sections": wanted}
+    context = {"target": target, "c": _summary(info, port_links(request)), "sections": wanted}
     if "inspect" in wanted:
         context["inspect_json"] = json.dumps(info, indent=2, sort_keys=False)
     if "processes" in wanted:
@@ -586,7 +607,7 @@ def _top(container_id: str, info: dict) -> tuple[dict | None, str]:
         return None, str(e)
 
 
-def _summary(info: dict, host: str) -> dict:
+def _summary(info: dict, host: PortLinks) -> dict:
     state = info.get("State") or {}
     config = info.get("Config") or {}
     net = info.get("NetworkSettings") or {}
