@@ -91,16 +91,13 @@ def recheck_sockets(user) -> None:
         log.exception("could not recheck the websockets of %s", user)
 
 
-def record_login(sender, request, user, **kwargs) -> None:
-    """Django's user_logged_in: bind the session to the address and write the audit entry."""
+def bind_session(sender, request, user, **kwargs) -> None:
+    """Django's user_logged_in: the session belongs to the address that logged in (see sessions.py)."""
     from containers import audit
 
-    if request is None:
-        return
-    if hasattr(request, "session"):
+    if request is not None and hasattr(request, "session"):
         request.session[BOUND_ADDRESS_KEY] = audit.client_ip(request)
         request.session[LAST_SEEN_KEY] = time.time()
-    audit.record(request, "login", user=user, target_id=str(user.pk), target_name=user.get_username())
 
 
 def record_logout(sender, request, user, **kwargs) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
-from containers import audit, cli, engine
+from containers import audit, cli, disclosure, engine
 from containers.access import get_container_or_404
 from containers.models import Preference
 from containers.roles import forbidden, has_role, role_required
@@ -94,7 +95,19 @@ def port_links(request: HttpRequest) -> PortLinks:
     panel_host = browsing_host(request)
     if settings.SECURE_COOKIES and request.is_secure():
         return PortLinks(settings.PORTS_HOST or panel_host, "")
-    return PortLinks(settings.PORTS_HOST or cli.LOOPBACK_TWIN.get(panel_host, ""), panel_host)
+    host = settings.PORTS_HOST or cli.LOOPBACK_TWIN.get(panel_host) or _server_address(request, panel_host)
+    return PortLinks(host, panel_host)
+
+
+def _server_address(request: HttpRequest, panel_host: str) -> str:
+    """The address the request came in on, when the panel is browsed by another name (a host name):
+    cookies for the name are not sent to the address. "" when there is none to use."""
+    address = request.META.get("SERVER_NAME", "")
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    return "" if ip.is_unspecified or address == panel_host else address
 
 
 def port_parts(ports: list[dict], links: PortLinks) -> list[dict]:
@@ -374,10 +387,15 @@ def container_rename(request: HttpRequest, ref: str) -> HttpResponse:
     """`docker rename OLD NEW`; a taken name is the engine's conflict message."""
     target = get_container_or_404(ref)
     new_name = request.POST.get("new_name", "").strip().lstrip("/")
-    command = f"docker rename {target.name} {new_name}"
     if not engine.CONTAINER_NAME.match(new_name):
-        messages.error(request, f"'{new_name}' is not a valid container name: use letters, digits, _ . - (not first).")
+        shown = new_name if len(new_name) <= 60 else new_name[:60] + f"… ({len(new_name)} characters)"
+        messages.error(
+            request,
+            f"'{shown}' is not a valid container name: use 2 to {engine.MAX_NAME_LENGTH} letters, digits, _ . - "
+            "(not first).",
+        )
         return redirect(_next(request, f"/containers/{target.name}/"))
+    command = f"docker rename {target.name} {new_name}"
     try:
         with audit.failure_recorded(
             request, "container.rename", target_id=target.id, target_name=target.name, params={"new_name": new_name}
@@ -476,9 +494,10 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
     if request.POST.get("confirm") != "yes":
         return _bulk_confirm(request, verb, scope, title, base, force)
     ids = request.POST.getlist("ids")
+    rows = _engine_rows()
     results = []
-    for cid in ids:
-        name = request.POST.get(f"name-{cid}", cid[:12])
+    for ref in ids:
+        cid, name = _identify(rows, ref)
         command = f"{base} {name}"
         try:
             if verb == "stop":
@@ -520,6 +539,24 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
         "containers/bulk_result.html",
         {"results": results, "title": title, "command": command, "failed": failed, "succeeded": succeeded},
     )
+
+
+def _engine_rows() -> list[dict]:
+    """Every container's ID and names, from the engine (names never come from the form). With the
+    engine down, none: each item then shows its short ID and still gets its line and entry."""
+    try:
+        return [{"Id": r.id, "Names": r.names} for r in engine.list_containers(all=True)]
+    except engine.EngineError:
+        return []
+
+
+def _identify(rows: list[dict], ref: str) -> tuple[str, str]:
+    """(ID, name) of a posted ID as the engine knows it; the ref and its first 12 characters if unknown."""
+    try:
+        found = engine.match_container(rows, ref)
+    except engine.EngineError:
+        return ref, ref[:12]
+    return found.id, found.name
 
 
 def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base: str, force: bool) -> HttpResponse:
@@ -565,6 +602,24 @@ def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base:
     )
 
 
+@require_POST
+@role_required("operator")
+@engine_errors("/containers/")
+def container_env(request: HttpRequest, ref: str) -> HttpResponse:
+    """The container's environment in clear (masked everywhere else), recorded as a disclosure."""
+    target = get_container_or_404(ref)
+    pairs = disclosure.environment(engine.inspect_container(target.id))
+    audit.record(
+        request,
+        "container.env_revealed",
+        target_id=target.id,
+        target_name=target.name,
+        params={"variables": [k for k, _ in pairs]},
+        result=f"docker inspect --format '{{{{json .Config.Env}}}}' {target.name}",
+    )
+    return render(request, "env_reveal.html", {"kind": "Container", "name": target.name, "pairs": pairs})
+
+
 # --- detail ---
 
 SECTIONS = ("state", "network", "processes", "changes", "inspect")
@@ -580,7 +635,7 @@ def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
     wanted = [section] if is_htmx(request) and section in SECTIONS else list(SECTIONS)
     context = {"target": target, "c": _summary(info, port_links(request)), "sections": wanted}
     if "inspect" in wanted:
-        context["inspect_json"] = json.dumps(info, indent=2, sort_keys=False)
+        context["inspect_json"] = json.dumps(disclosure.masked(info), indent=2, sort_keys=False)
     if "processes" in wanted:
         context["top"], context["top_error"] = _top(target.id, info)
     if "changes" in wanted:
@@ -658,6 +713,6 @@ def _summary(info: dict, host: PortLinks) -> dict:
         "ports": port_parts(ports, host),
         "ports_text": cli.ports(ports),
         "labels": config.get("Labels") or {},
-        "env": config.get("Env") or [],
+        "env": [disclosure.mask_value(e) for e in config.get("Env") or []],
         "mounts": info.get("Mounts") or [],
     }

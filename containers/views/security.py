@@ -1,11 +1,24 @@
-"""Refusals the panel records: a POST that fails Django's CSRF check."""
+"""The login form, recorded in the audit log, and a POST that fails Django's CSRF check."""
 
 from __future__ import annotations
 
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from containers import audit
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login form; a successful login is an audit entry (failures are, via the signal)."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = form.get_user()
+        audit.record(self.request, "login", user=user, target_id=str(user.pk), target_name=user.get_username())
+        return response
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
