@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from containers import consumers
 from containers.roles import ROLES, role_of
-from containers.sessions import BOUND_ADDRESS_KEY, LAST_SEEN_KEY
+from containers.sessions import BOUND_ADDRESS_KEY, LAST_SEEN_KEY, session_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -83,10 +83,12 @@ def close_sockets(user, code: int) -> None:
         log.exception("could not close the websockets of %s", user)
 
 
-def recheck_sockets(user) -> None:
-    """Every websocket of the user checks its session again; those no longer valid close with 4401."""
+def recheck_sockets(user, keep: str | None = None) -> None:
+    """Every websocket of the user checks its session again; those no longer valid close with 4401.
+    Sockets opened under the session key `keep` (the one that changed the password) stay."""
+    message = {"type": "user.recheck", "keep": session_fingerprint(keep) if keep else ""}
     try:
-        async_to_sync(get_channel_layer().group_send)(consumers.user_group(user.pk), {"type": "user.recheck"})
+        async_to_sync(get_channel_layer().group_send)(consumers.user_group(user.pk), message)
     except Exception:
         log.exception("could not recheck the websockets of %s", user)
 

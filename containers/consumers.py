@@ -14,7 +14,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from containers import audit
 from containers.events import EVENTS_GROUP, ensure_listener
 from containers.roles import has_role
-from containers.sessions import session_problem, session_still_valid
+from containers.sessions import session_fingerprint, session_problem, session_still_valid
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -73,8 +73,9 @@ class PanelConsumer(AsyncWebsocketConsumer):
 
     async def user_recheck(self, message: dict) -> None:
         """The user's password changed: sockets of the user's other sessions close as logged out."""
-        session = self.scope.get("session")
-        key = getattr(session, "session_key", None)
+        key = getattr(self.scope.get("session"), "session_key", None)
+        if key and message.get("keep") == session_fingerprint(key):
+            return
         if not await database_sync_to_async(session_still_valid)(key, self.scope["user"]):
             await self.close(code=CLOSE_UNAUTHENTICATED)
 

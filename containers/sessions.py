@@ -3,6 +3,7 @@ and its password hash still current (checked again by open websockets after a pa
 
 from __future__ import annotations
 
+import hashlib
 import time
 from importlib import import_module
 
@@ -32,6 +33,11 @@ def touch(session, now: float | None = None) -> None:
     now = time.time() if now is None else now
     if now - session.get(LAST_SEEN_KEY, 0) >= LAST_SEEN_EVERY_S:
         session[LAST_SEEN_KEY] = now
+
+
+def session_fingerprint(session_key: str) -> str:
+    """Names a session in channel-layer messages without sending its key (which is the cookie)."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
 
 
 def session_still_valid(session_key: str | None, user) -> bool:
