@@ -25,6 +25,13 @@ document.addEventListener("change", (event) => {
   if (field && field.form) field.form.requestSubmit();
 });
 
+// A live refresh waits while the user has ticked rows (htmx's [condition] triggers need eval, which
+// the Content-Security-Policy forbids).
+document.addEventListener("htmx:confirm", (event) => {
+  const keep = event.target.dataset && event.target.dataset.keepWhileChecked;
+  if (keep && event.target.querySelector(keep)) event.preventDefault();
+});
+
 document.addEventListener("submit", (event) => {
   const form = event.target.closest("form[data-confirm]");
   if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
