@@ -46,7 +46,7 @@ def record(
         user = request.user if hasattr(request, "user") else request.get("user")
     authenticated = user is not None and getattr(user, "is_authenticated", False)
     try:
-        if not authenticated and anonymous_flood(client_ip(request)):
+        if (not authenticated or action in REFUSALS) and flooding(client_ip(request)):
             return None
         return AuditEntry.objects.create(
             user=user if authenticated else None,
@@ -64,11 +64,18 @@ def record(
         return None
 
 
-def anonymous_flood(address: str | None) -> bool:
-    """True once an address has written AUDIT_ANONYMOUS_PER_MINUTE entries without a login in the
-    last minute: a client guessing usernames must not grow the table without bound."""
+# Refusals a hostile page can repeat with a logged-in user's cookies (a loop of foreign-origin
+# sockets, forged POSTs): limited per address like the entries of clients without a login.
+REFUSALS = ("websocket.refused", "csrf.refused", "session.refused")
+
+
+def flooding(address: str | None) -> bool:
+    """True once an address has written AUDIT_ANONYMOUS_PER_MINUTE entries without a login or
+    refusals in the last minute: a client guessing usernames must not grow the table without bound."""
     since = timezone.now() - timedelta(minutes=1)
-    recent = AuditEntry.objects.filter(user__isnull=True, client_ip=address, created__gte=since)
+    recent = AuditEntry.objects.filter(
+        Q(user__isnull=True) | Q(action__in=REFUSALS), client_ip=address, created__gte=since
+    )
     return recent.count() >= settings.AUDIT_ANONYMOUS_PER_MINUTE
 
 

@@ -318,6 +318,16 @@ async def test_anonymous_entries_are_rate_limited_per_address(settings):
     assert len(await entries("login.failed", client_ip="10.0.0.67")) == 1  # another address is not held back
 
 
+async def test_refused_sockets_from_a_logged_in_browser_are_rate_limited_too(settings):
+    settings.AUDIT_ANONYMOUS_PER_MINUTE = 5
+    cookie = await session_cookie_for("admin", "admin")
+    for _ in range(8):  # a hostile page looping with the admin's cookies
+        ws = socket_from("/ws/events/", "http://127.0.0.1:9999", cookie)
+        assert not (await ws.connect())[0]
+        await ws.disconnect()
+    assert len(await entries("websocket.refused")) == 5
+
+
 # --- 8. bounded input ---
 
 
