@@ -70,11 +70,11 @@ async def request(
     if "?" in path:  # HttpCommunicator keeps the raw path out of the scope; the URL limit reads it
         comm.scope["raw_path"] = path.split("?", 1)[0].encode()
     await comm.send_input({"type": "http.request", "body": body})
-    start = await comm.receive_output(timeout=30)
+    start = await comm.receive_output(timeout=120)
     assert start["type"] == "http.response.start", start
     content = b""
     while True:  # a streamed response (the CSV export) comes in parts, the last one perhaps empty
-        part = await comm.receive_output(timeout=30)
+        part = await comm.receive_output(timeout=120)
         content += part.get("body", b"")
         if not part.get("more_body"):
             break

@@ -399,8 +399,9 @@ def _image_exists(dk, image_id: str) -> bool:
 async def test_prune_removes_only_dangling_images(make_container, dk):
     seed = await asyncio.to_thread(make_container, command="sh -c 'head -c 64 /dev/urandom > /seed'")
     await asyncio.to_thread(seed.wait, timeout=30)
-    tagged = await asyncio.to_thread(seed.commit, repository=f"{TEMP_IMAGE_PREFIX}keep", tag="v1")
-    dangling = await asyncio.to_thread(seed.commit)  # no repository: <none>:<none>
+    tagged = await asyncio.to_thread(seed.commit, repository=f"{TEMP_IMAGE_PREFIX}keep", tag="v1", message="kept")
+    dangling = await asyncio.to_thread(seed.commit, message="dangling")  # no repository: <none>:<none>
+    assert tagged.id != dangling.id
     try:
         r = await asgi.request(
             "POST",
@@ -409,9 +410,9 @@ async def test_prune_removes_only_dangling_images(make_container, dk):
             data={"confirm": "yes", "ids": [tagged.id, dangling.id, "busybox"]},
         )
         assert r.status == 200
-        assert _image_exists(dk, tagged.id)
-        assert not _image_exists(dk, dangling.id)
         recorded = {e.target_id: e for e in await entries("image.prune")}
+        assert _image_exists(dk, tagged.id)
+        assert not _image_exists(dk, dangling.id), recorded[dangling.id].result
         assert recorded[dangling.id].ok
         assert not recorded[tagged.id].ok
         assert "not dangling, so prune keeps it" in recorded[tagged.id].result
