@@ -21,6 +21,8 @@ for origin in CSRF_TRUSTED_ORIGINS:
 # Empty means "whatever the docker CLI would use" (DOCKER_HOST, else the default socket).
 DOCKER_HOST = env("DOCKER_HOST")
 DOCKER_TIMEOUT = int(env("DOCKER_TIMEOUT", "60"))
+# The container the panel runs in (ID or name); found by itself when empty (containers/own_container.py).
+DOCKERPANEL_CONTAINER_ID = env("DOCKERPANEL_CONTAINER_ID")
 
 INSTALLED_APPS = [
     "daphne",
