@@ -40,6 +40,7 @@ RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret-0123456789 DOCKERPANEL_DAT
  && rm -rf /tmp/build-data
 VOLUME /data
 EXPOSE 8000
-HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=3 CMD ["python3", "/app/deploy/healthcheck.py"]
+HEALTHCHECK --interval=5s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["setpriv", "--reuid=10001", "--regid=10001", "--clear-groups", "python3", "/app/deploy/healthcheck.py"]
 ENTRYPOINT ["/app/deploy/entrypoint.sh"]
 CMD ["serve"]

@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import time
 
 import pytest
 import websockets
 
-from tests.conftest import PASSWORD, RUN_ID, RUN_LABEL, TEST_LABEL, unique
+from tests.conftest import BUSYBOX, PASSWORD, RUN_ID, RUN_LABEL, TEST_LABEL, unique
 from tests.live import Browser, build_images, free_port, wait_until
 
 pytestmark = pytest.mark.slow
@@ -52,10 +53,8 @@ def panel_in_container(dk):
 def test_it_runs_as_a_container_managing_its_engine(panel_in_container, make_container, dk):
     container, url, port = panel_in_container
     # Not root: the entry point gave its user the socket's group instead.
-    top = container.top(ps_args="-o pid,uid,args")
-    assert top["Processes"], top
-    assert all(p[1] == "10001" for p in top["Processes"]), top
-    assert "daphne" in " ".join(p[2] for p in top["Processes"])
+    top = container.top(ps_args="-o pid,uid,args")["Processes"]
+    assert [uid for _, uid, args in top if "daphne" in args] == ["10001"], top
 
     first = Browser(url)
     assert "Create the first administrator" in first.get("/setup/")
@@ -86,6 +85,23 @@ def test_it_runs_as_a_container_managing_its_engine(panel_in_container, make_con
     assert f"{container.name} is the container this panel runs in" in page
     container.reload()
     assert container.status == "running"
+
+    # The run form's port checks from inside: a port a container publishes is named before anything
+    # is made; one a host process holds (out of this container's sight) is refused by the engine.
+    form = {"mode": "run", "image": BUSYBOX, "command": "sleep 30", "restart": "no", "detach": "on"}
+    form |= {"ports-TOTAL_FORMS": "0", "ports-INITIAL_FORMS": "0", "env-TOTAL_FORMS": "0", "env-INITIAL_FORMS": "0"}
+    _, page = user.post("/containers/new/", {**form, "name": unique("clash"), "publish": f"-p 127.0.0.1:{port}:80"})
+    assert f"host port {port}/tcp is already published by container {container.name}" in page
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        name = unique("held")
+        _, page = user.post(
+            "/containers/new/", {**form, "name": name, "publish": f"-p 127.0.0.1:{held.getsockname()[1]}:80"}
+        )
+    assert f"{name} could not start, so it was removed again." in page
+    assert "address already in use" in page
+    assert not dk.containers.list(all=True, filters={"name": name})
 
     asyncio.run(exec_echo(url, user.cookie_header(), other.name))
 
