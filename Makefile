@@ -52,8 +52,9 @@ lint: $(VENV)/.requirements-dev
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 
+# A failed test runs again (up to twice) and shows as R in the summary: see the README.
 pytest: $(VENV)/.requirements-dev
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --reruns 2 --reruns-delay 3
 
 test: setup $(VENV)/.requirements-dev engine browsers lint pytest
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 COMPOSE = Path(compose.__file__).parent / "docker-compose"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def team():
     """`docker compose up --wait` of deploy/compose.yaml as project NAME_PREFIX-team; `down -v` after."""
     images = build_images("panel", "redis", "postgres")

@@ -20,7 +20,7 @@ from tests.live import Browser, build_images, free_port, wait_until
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def panel_in_container(dk):
     """A container of the panel's image, as the README runs it, on a free loopback port; removed after."""
     image = build_images("panel")["panel"]
