@@ -44,7 +44,7 @@ build() {
     [ "$name" = "$PREFIX" ] && wheels
     log "building $ref from $BASE"
     local out; out=$(mktemp)
-    if ! "$DOCKER" build --quiet --pull=false --build-arg "BASE=$BASE" --label "dockerpanel.inputs=$hash" \
+    if ! "$DOCKER" build --pull=false --build-arg "BASE=$BASE" --label "dockerpanel.inputs=$hash" \
         -f "$dockerfile" -t "$ref" "$context" >"$out" 2>&1; then
       tail -n 40 "$out" >&2
       rm -f "$out"
