@@ -48,13 +48,17 @@ def candidate() -> str:
 
 
 def is_own(container_id: str, name: str = "") -> bool:
-    """Whether the container with this full ID (and name) is the one the panel runs in."""
+    """Whether the container with this ID (or unique ID prefix, as the engine takes) and name is the
+    one the panel runs in."""
     own = candidate().lstrip("/")
     if not own:
         return False
     if own in (container_id, name):
         return True
-    return len(own) >= 12 and re.fullmatch(r"[0-9a-f]+", own) is not None and container_id.startswith(own)
+    hex_id = re.compile(r"[0-9a-f]{3,64}")
+    if not (hex_id.fullmatch(own) and hex_id.fullmatch(container_id)):
+        return False
+    return container_id.startswith(own) or own.startswith(container_id)
 
 
 def refusal(verb: str, name: str) -> str:

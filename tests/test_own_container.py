@@ -96,6 +96,13 @@ def test_it_leaves_its_own_container_out_of_bulk_stops(admin_client, own, make_c
     assert state(dk, own) == "running"
     assert state(dk, other) == "exited"
     assert not AuditEntry.objects.get(action="container.stop", target_id=own.id).ok
+    # Nor by a short ID or its name, which the engine would take too, under another name.
+    for ref in (own.id[:12], own.name):
+        r = admin_client.post(
+            "/containers/bulk/", {"action": "stop", "confirm": "yes", "timeout": "0", "ids": [ref], f"name-{ref}": "x"}
+        )
+        assert "0 of 1 done, 1 failed" in r.content.decode()
+        assert state(dk, own) == "running"
 
 
 def test_it_knows_its_container_by_name(settings, admin_client, make_container, dk):

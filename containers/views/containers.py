@@ -483,7 +483,13 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
     for cid in ids:
         name = request.POST.get(f"name-{cid}", cid[:12])
         command = f"{base} {name}"
-        if refused := _refused_on_own(request, engine.ContainerRef(cid, name), verb, {"bulk": True, "force": force}):
+        target = engine.ContainerRef(cid, name)
+        if own_container.candidate():  # in a container: a name or short ID must not slip past the check
+            try:
+                target = engine.resolve_container(cid)
+            except engine.EngineError:
+                pass  # the engine's own error follows below
+        if refused := _refused_on_own(request, target, verb, {"bulk": True, "force": force}):
             results.append({"name": name, "id": cid, "ok": False, "message": refused, "command": command})
             continue
         try:
