@@ -1,7 +1,7 @@
 """Churn containers on the engine, as a busy team or CI neighbour does: create, start, stop, remove.
 
 Bounded: it ends after --seconds or --cycles, whichever comes first, and removes every container it
-made (they carry the label dockerpanel.churn), also when interrupted. Used to check that the live
+made (they carry the label dockerpanel.churn=<its pid>), also when interrupted. Used to check that the live
 updates and the terminal hold up on a busy engine (issue 20):
 
     .venv/bin/python scripts/churn.py --seconds 4000 &
@@ -26,7 +26,7 @@ IMAGE = "dockerpanel-test/busybox:latest"
 
 
 def cycle(client: docker.DockerClient, name: str) -> None:
-    container = client.containers.create(IMAGE, "sleep 600", name=name, labels={LABEL: "1"})
+    container = client.containers.create(IMAGE, "sleep 600", name=name, labels={LABEL: str(os.getpid())})
     try:
         container.start()
         container.stop(timeout=0)
@@ -72,8 +72,11 @@ def main() -> int:
         stop.set()
     for t in threads:
         t.join(timeout=30)
-    for leftover in client.containers.list(all=True, filters={"label": LABEL}):
-        leftover.remove(force=True)
+    for leftover in client.api.containers(all=True, filters={"label": f"{LABEL}={os.getpid()}"}):
+        try:
+            client.api.remove_container(leftover["Id"], force=True)
+        except docker.errors.NotFound:
+            pass
     print(f"churn: {next(done)} containers created, started, stopped and removed; {len(errors)} errors")
     for e in errors[:5]:
         print("  ", e, file=sys.stderr)
