@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup engine browsers lint pytest clean
+.PHONY: run test setup engine browsers lint pytest clean image deploy-images
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,14 @@ run: setup
 
 engine:
 	bash scripts/engine.sh
+
+# The panel's image (dockerpanel:latest), on debian:bookworm unless BASE=… (scripts/image.sh).
+image: setup
+	bash scripts/image.sh panel
+
+# Also the Redis and PostgreSQL images deploy/compose.yaml runs.
+deploy-images: setup
+	bash scripts/image.sh panel redis postgres
 
 browsers:
 	@command -v chromium >/dev/null 2>&1 || bash scripts/apt.sh chromium

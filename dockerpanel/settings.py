@@ -21,6 +21,8 @@ for origin in CSRF_TRUSTED_ORIGINS:
 # Empty means "whatever the docker CLI would use" (DOCKER_HOST, else the default socket).
 DOCKER_HOST = env("DOCKER_HOST")
 DOCKER_TIMEOUT = int(env("DOCKER_TIMEOUT", "60"))
+# The container the panel runs in (ID or name); found by itself when empty (containers/own_container.py).
+DOCKERPANEL_CONTAINER_ID = env("DOCKERPANEL_CONTAINER_ID")
 
 INSTALLED_APPS = [
     "daphne",
@@ -132,6 +134,13 @@ STORAGES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SESSION_COOKIE_HTTPONLY = True
+# Behind a reverse proxy that terminates TLS (deploy/README.md): trust its X-Forwarded-Proto, so
+# requests count as HTTPS (CSRF origin checks), and send cookies over HTTPS only. The image's entry
+# point also makes daphne take the client address from X-Forwarded-For (audit log, login throttling).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {
