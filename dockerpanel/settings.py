@@ -23,8 +23,12 @@ for origin in CSRF_TRUSTED_ORIGINS:
 # browsed on loopback (127.0.0.1 <-> localhost), else no link (see README "Security").
 PORTS_HOST = env("PORTS_HOST")
 
-# HTTPS deployments (behind a TLS-terminating proxy): Secure, __Host- cookies, HSTS, proxy header.
-SECURE_COOKIES = env_bool("SECURE_COOKIES", False)
+# Behind a reverse proxy that terminates TLS (deploy/README.md): trust its X-Forwarded-Proto, so
+# requests count as HTTPS (CSRF origin checks), and send cookies over HTTPS only. The image's entry
+# point also makes daphne take the client address from X-Forwarded-For (audit log, login throttling).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+# HTTPS deployments: Secure, __Host- cookies, HSTS, the proxy's header (SECURE_* set one by one).
+SECURE_COOKIES = env_bool("SECURE_COOKIES", BEHIND_TLS_PROXY)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
 if SECURE_COOKIES:
     SESSION_COOKIE_NAME = "__Host-sessionid"
@@ -32,7 +36,9 @@ if SECURE_COOKIES:
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_PROXY_SSL_HEADER = proxy_ssl_header("SECURE_PROXY_SSL_HEADER")
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header("SECURE_PROXY_SSL_HEADER") or (
+    ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
@@ -50,6 +56,8 @@ AUDIT_ANONYMOUS_PER_MINUTE = env_int("AUDIT_ANONYMOUS_PER_MINUTE", 30)
 # Empty means "whatever the docker CLI would use" (DOCKER_HOST, else the default socket).
 DOCKER_HOST = env("DOCKER_HOST")
 DOCKER_TIMEOUT = int(env("DOCKER_TIMEOUT", "60"))
+# The container the panel runs in (ID or name); found by itself when empty (containers/own_container.py).
+DOCKERPANEL_CONTAINER_ID = env("DOCKERPANEL_CONTAINER_ID")
 
 INSTALLED_APPS = [
     "daphne",

@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
-from containers import audit, cli, disclosure, engine
+from containers import audit, cli, disclosure, engine, own_container
 from containers.access import get_container_or_404
 from containers.models import Preference
 from containers.roles import forbidden, has_role, role_required
@@ -147,6 +147,7 @@ def display_row(row: engine.ContainerRow, now: float, host: PortLinks) -> dict:
         "ports": port_parts(row.ports, host),
         "ports_text": cli.ports(row.ports),
         "labels": row.labels,
+        "own": own_container.is_own(row.id, row.name),
     }
 
 
@@ -338,11 +339,31 @@ ACTIONS = {
 }
 
 
+def _refused_on_own(request: HttpRequest, target: engine.ContainerRef, verb: str, params: dict) -> str:
+    """The refusal message (audited) when `verb` would end the panel's own container, else ""."""
+    if verb not in own_container.REFUSED or not own_container.is_own(target.id, target.name):
+        return ""
+    message = own_container.refusal(verb, target.name)
+    audit.record(
+        request,
+        f"container.{verb}",
+        target_id=target.id,
+        target_name=target.name,
+        params={**params, "own_container": True},
+        ok=False,
+        result=message,
+    )
+    return message
+
+
 def _perform(request: HttpRequest, ref: str, verb: str) -> HttpResponse:
     target = get_container_or_404(ref)
     action = ACTIONS[verb]
     command = action.cli(target.name, request)
     params = {k: v for k, v in request.POST.items() if k in ("timeout", "signal")}
+    if refused := _refused_on_own(request, target, verb, params):
+        messages.error(request, refused)
+        return redirect(_next(request, f"/containers/{target.name}/"))
     try:
         with audit.failure_recorded(
             request, f"container.{verb}", target_id=target.id, target_name=target.name, params=params
@@ -426,6 +447,9 @@ def container_remove(request: HttpRequest, ref: str) -> HttpResponse:
     target = get_container_or_404(ref)
     force = request.POST.get("force") in ("1", "on", "true")
     command = f"docker rm{' -f' if force else ''} {target.name}"
+    if refused := _refused_on_own(request, target, "remove", {"force": force}):
+        messages.error(request, refused)
+        return redirect(f"/containers/{target.name}/")
     if request.POST.get("confirm") != "yes":
         info = engine.inspect_container(target.id)
         return render(
@@ -499,6 +523,15 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
     for ref in ids:
         cid, name = _identify(rows, ref)
         command = f"{base} {name}"
+        target = engine.ContainerRef(cid, name)
+        if own_container.candidate():  # in a container: a name or short ID must not slip past the check
+            try:
+                target = engine.resolve_container(cid)
+            except engine.EngineError:
+                pass  # the engine's own error follows below
+        if refused := _refused_on_own(request, target, verb, {"bulk": True, "force": force}):
+            results.append({"name": name, "id": cid, "ok": False, "message": refused, "command": command})
+            continue
         try:
             if verb == "stop":
                 engine.stop_container(cid, _timeout(request))
@@ -581,6 +614,10 @@ def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base:
                 continue
             if found.id not in [c.id for c in chosen]:
                 chosen.append(by_id[found.id])
+    # The panel's own container is left out, whatever the scope, and the page says why.
+    own = [r for r in chosen if own_container.is_own(r.id, r.name)]
+    chosen = [r for r in chosen if r not in own]
+    if not scope:
         heading = f"{title} {len(chosen)} selected container{'s' if len(chosen) != 1 else ''}"
         cli_form = f"{base} {' '.join(r.name for r in chosen)}"
     now = time.time()
@@ -593,6 +630,7 @@ def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base:
             "heading": heading,
             "rows": [display_row(r, now, port_links(request)) for r in chosen],
             "unknown": unknown,
+            "own": [own_container.refusal(verb, r.name) for r in own],
             "force": force,
             "cli": cli_form,
             "timeout": _timeout(request),
@@ -633,7 +671,12 @@ def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
     info = engine.inspect_container(target.id)
     section = request.GET.get("section", "")
     wanted = [section] if is_htmx(request) and section in SECTIONS else list(SECTIONS)
-    context = {"target": target, "c": _summary(info, port_links(request)), "sections": wanted}
+    context = {
+        "target": target,
+        "c": _summary(info, port_links(request)),
+        "sections": wanted,
+        "own": own_container.is_own(target.id, target.name),
+    }
     if "inspect" in wanted:
         context["inspect_json"] = json.dumps(disclosure.masked(info), indent=2, sort_keys=False)
     if "processes" in wanted:
