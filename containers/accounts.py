@@ -7,6 +7,7 @@ Deactivating a user or resetting their password ends their sessions and closes t
 from __future__ import annotations
 
 import logging
+import time
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from containers import consumers
 from containers.roles import ROLES, role_of
+from containers.sessions import BOUND_ADDRESS_KEY, LAST_SEEN_KEY, session_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,32 @@ def close_sockets(user, code: int) -> None:
         )
     except Exception:
         log.exception("could not close the websockets of %s", user)
+
+
+def recheck_sockets(user, keep: str | None = None) -> None:
+    """Every websocket of the user checks its session again; those no longer valid close with 4401.
+    Sockets opened under the session key `keep` (the one that changed the password) stay."""
+    message = {"type": "user.recheck", "keep": session_fingerprint(keep) if keep else ""}
+    try:
+        async_to_sync(get_channel_layer().group_send)(consumers.user_group(user.pk), message)
+    except Exception:
+        log.exception("could not recheck the websockets of %s", user)
+
+
+def bind_session(sender, request, user, **kwargs) -> None:
+    """Django's user_logged_in: the session belongs to the address that logged in (see sessions.py)."""
+    from containers import audit
+
+    if request is not None and hasattr(request, "session"):
+        request.session[BOUND_ADDRESS_KEY] = audit.client_ip(request)
+        request.session[LAST_SEEN_KEY] = time.time()
+
+
+def record_logout(sender, request, user, **kwargs) -> None:
+    from containers import audit
+
+    if request is not None and user is not None:
+        audit.record(request, "logout", user=user, target_id=str(user.pk), target_name=user.get_username())
 
 
 def record_failed_login(sender, credentials: dict, request=None, **kwargs) -> None:

@@ -15,12 +15,14 @@ class ContainersConfig(AppConfig):
         post_save.connect(announce_audit_entry, sender="containers.AuditEntry")
 
         from axes.signals import user_locked_out
-        from django.contrib.auth.signals import user_login_failed
+        from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
-        from containers.accounts import record_failed_login, record_lockout
+        from containers.accounts import bind_session, record_failed_login, record_lockout, record_logout
 
         user_login_failed.connect(record_failed_login, dispatch_uid="audit-login-failed")
         user_locked_out.connect(record_lockout, dispatch_uid="audit-locked-out")
+        user_logged_in.connect(bind_session, dispatch_uid="bind-session")
+        user_logged_out.connect(record_logout, dispatch_uid="audit-logout")
 
 
 def announce_audit_entry(sender, instance, created: bool, **kwargs) -> None:

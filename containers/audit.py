@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from containers.engine import EngineError
 from containers.models import AuditEntry
@@ -43,6 +46,8 @@ def record(
         user = request.user if hasattr(request, "user") else request.get("user")
     authenticated = user is not None and getattr(user, "is_authenticated", False)
     try:
+        if (not authenticated or action in REFUSALS) and flooding(client_ip(request)):
+            return None
         return AuditEntry.objects.create(
             user=user if authenticated else None,
             username=user.get_username() if authenticated else "",
@@ -57,6 +62,21 @@ def record(
     except Exception:
         log.exception("could not write audit entry %s %s", action, target_name or target_id)
         return None
+
+
+# Refusals a hostile page can repeat with a logged-in user's cookies (a loop of foreign-origin
+# sockets, forged POSTs): limited per address like the entries of clients without a login.
+REFUSALS = ("websocket.refused", "csrf.refused", "session.refused")
+
+
+def flooding(address: str | None) -> bool:
+    """True once an address has written AUDIT_ANONYMOUS_PER_MINUTE entries without a login or
+    refusals in the last minute: a client guessing usernames must not grow the table without bound."""
+    since = timezone.now() - timedelta(minutes=1)
+    recent = AuditEntry.objects.filter(
+        Q(user__isnull=True) | Q(action__in=REFUSALS), client_ip=address, created__gte=since
+    )
+    return recent.count() >= settings.AUDIT_ANONYMOUS_PER_MINUTE
 
 
 @contextmanager

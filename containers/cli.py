@@ -251,12 +251,22 @@ def ports_from_inspect(network_settings: dict) -> list[dict]:
     return rows
 
 
-def port_url(host_ip: str, port: int, browsing_host: str) -> str:
-    """Where a published port opens: the host the user browses from for 0.0.0.0/::, else that IP."""
+# Browsers scope cookies by host, not port: a link to a published port must not use the host name
+# the panel is browsed by, or whatever listens there receives the panel's session cookie.
+LOOPBACK_TWIN = {"127.0.0.1": "localhost", "localhost": "127.0.0.1", "::1": "localhost"}
+
+
+def port_url(host_ip: str, port: int, link_host: str, panel_host: str = "") -> str:
+    """Where a published port opens: `link_host` for 0.0.0.0/::, else that IP; never `panel_host`
+    (the other loopback name instead, or "" for no link)."""
     if host_ip in ("", "0.0.0.0", "::"):
-        host = browsing_host
+        host = link_host
     else:
         host = host_ip
+    if panel_host and host == panel_host:
+        host = LOOPBACK_TWIN.get(host, "")
+    if not host:
+        return ""
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
     return f"http://{host}:{port}/"

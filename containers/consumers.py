@@ -11,8 +11,10 @@ import json
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from containers import audit
 from containers.events import EVENTS_GROUP, ensure_listener
 from containers.roles import has_role
+from containers.sessions import session_fingerprint, session_problem, session_still_valid
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -36,17 +38,29 @@ class PanelConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
-            await self.refuse(CLOSE_UNAUTHENTICATED)
+            await self.refuse(CLOSE_UNAUTHENTICATED, "not logged in")
+            return
+        problem = session_problem(self.scope.get("session") or {}, audit.client_ip(self.scope))
+        if problem:
+            await self.refuse(CLOSE_UNAUTHENTICATED, problem)
             return
         if not await database_sync_to_async(has_role)(user, self.role):
-            await self.refuse(CLOSE_FORBIDDEN)
+            await self.refuse(CLOSE_FORBIDDEN, f"{user} lacks the {self.role} role")
             return
         self.user_group_name = user_group(user.pk)
         await self.channel_layer.group_add(self.user_group_name, self.channel_name)
         await self.start()
 
-    async def refuse(self, code: int) -> None:
+    async def refuse(self, code: int, why: str) -> None:
         self.refused = True
+        await database_sync_to_async(audit.record)(
+            self.scope,
+            "websocket.refused",
+            target_name=self.scope.get("path", "")[:255],
+            params={"code": code},
+            ok=False,
+            result=why,
+        )
         await self.accept()
         await self.close(code=code)
 
@@ -56,6 +70,14 @@ class PanelConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.user_group_name:
             await self.channel_layer.group_discard(self.user_group_name, self.channel_name)
+
+    async def user_recheck(self, message: dict) -> None:
+        """The user's password changed: sockets of the user's other sessions close as logged out."""
+        key = getattr(self.scope.get("session"), "session_key", None)
+        if key and message.get("keep") == session_fingerprint(key):
+            return
+        if not await database_sync_to_async(session_still_valid)(key, self.scope["user"]):
+            await self.close(code=CLOSE_UNAUTHENTICATED)
 
     async def user_revoked(self, message: dict) -> None:
         """The user was deactivated or lost the role: close with 4401/4403 as at connect."""

@@ -167,8 +167,10 @@ def ping() -> str:
 
 MIN_PREFIX = 3
 _REF_CHARS = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
-# The engine's own rule for a new container name (validContainerNamePattern, without the slash).
-CONTAINER_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+# The engine's own rule for a new container name (validContainerNamePattern, without the slash),
+# bounded: the engine takes any length, and every viewer's list page and CLI line would carry it.
+MAX_NAME_LENGTH = 128
+CONTAINER_NAME = re.compile(rf"^[a-zA-Z0-9][a-zA-Z0-9_.-]{{1,{MAX_NAME_LENGTH - 1}}}$")
 
 
 @dataclass(frozen=True)
@@ -493,6 +495,18 @@ class ImageInUse(Conflict):
 def containers_using_image(image_id: str) -> list[ContainerRow]:
     """Containers created from exactly this image (one list call)."""
     return [r for r in list_containers(all=True) if r.image_id == image_id]
+
+
+def ensure_dangling(image_id: str) -> None:
+    """Conflict unless `image_id` is a full image ID (sha256:…) of an untagged image no container
+    uses: what `docker image prune` would remove. Checked just before the removal."""
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", image_id):
+        raise Conflict(f"{image_id[:80]} is not an image ID (sha256:…); prune removes dangling images by ID only")
+    info = inspect_image(image_id)
+    if info.get("RepoTags"):
+        raise Conflict(f"{image_id[7:19]} is tagged {', '.join(info['RepoTags'])}: not dangling, so prune keeps it")
+    if containers_using_image(image_id):
+        raise Conflict(f"{image_id[7:19]} is used by a container: prune keeps it")
 
 
 def remove_image(ref: str, force: bool = False) -> list[str]:

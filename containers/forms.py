@@ -6,6 +6,7 @@ import re
 import shlex
 
 from django import forms
+from django.conf import settings
 
 from containers import engine, own_container, ports
 from containers.runspec import RESTART_POLICIES, RunSpec
@@ -162,6 +163,15 @@ class RunRequest:
             else:
                 self.form.add_error("publish", message)
 
+        count = ports.binding_count(bindings)
+        if count > settings.MAX_PORT_BINDINGS:
+            # Refused before anything expands the ranges: checking them costs time per port.
+            self.form.add_error(
+                None,
+                f"{count} port bindings: a container may have at most {settings.MAX_PORT_BINDINGS} "
+                "(MAX_PORT_BINDINGS). Publish fewer ports or smaller ranges.",
+            )
+            return None
         for index, message in ports.duplicates(bindings):
             fail(index, message)
         if check_engine and self.form.is_valid() and not any(f.errors for f, _ in rows):

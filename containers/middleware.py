@@ -1,9 +1,27 @@
-"""First-run redirect to /setup/; engine outages and ambiguous IDs rendered as pages, not 500s."""
+"""First-run redirect to /setup/; sessions' idle timeout and address binding; the CSP header;
+engine outages and ambiguous IDs rendered as pages, not 500s."""
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.shortcuts import redirect, render
 
-from containers import engine
+from containers import audit, engine, sessions
+
+# No inline script or handler anywhere (static/js holds them). Styles allow 'unsafe-inline' because
+# xterm.js and htmx add <style> elements at run time; a style cannot run code.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 OPEN_PREFIXES = ("/setup/", "/static/", "/healthz")
 
@@ -21,6 +39,46 @@ class FirstRunMiddleware:
             and not get_user_model().objects.exists()
         ):
             return redirect("setup")
+        return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Every response carries the panel's Content-Security-Policy."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+
+class SessionGuardMiddleware:
+    """A session idle for longer than SESSION_IDLE_TIMEOUT, or replayed from another address than the
+    one that logged in, is logged out (and the attempt recorded); otherwise its last use is noted."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            problem = sessions.session_problem(request.session, audit.client_ip(request))
+            if problem:
+                user = request.user
+                request.session.flush()
+                request.user = AnonymousUser()
+                # Recorded as the client it came from (rate-limited per address), naming the user.
+                audit.record(
+                    request,
+                    "session.refused",
+                    target_id=str(user.pk),
+                    target_name=user.get_username(),
+                    ok=False,
+                    result=problem,
+                )
+            else:
+                sessions.touch(request.session)
         return self.get_response(request)
 
 

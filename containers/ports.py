@@ -204,6 +204,11 @@ def to_cli(bindings: list[PortBinding]) -> str:
     return " ".join(f"-p {shlex.quote(to_text(b))}" for b in bindings)
 
 
+def binding_count(bindings: list[PortBinding]) -> int:
+    """How many ports the bindings publish, ranges counted port by port, without expanding them."""
+    return sum(len(b.container) for b in bindings)
+
+
 def to_sdk(bindings: list[PortBinding]) -> dict:
     """The `ports` argument of the SDK's containers.create/run: {"80/tcp": [binding, ...]}."""
     ports: dict[str, list] = {}

@@ -1,6 +1,10 @@
 """In-browser terminals: `docker exec -it` and `docker attach` streamed over a websocket.
 
 Protocol (same for exec and attach):
+- opening (exec only): the client's first frame is text, `{"type": "open", "cmd": "...", "user": "...",
+  "workdir": "...", "cols": C, "rows": R}` (all optional but the type); nothing runs before it. The
+  options are not in the URL, which would put the command in access logs. `?cols=&rows=` may still
+  give the first size.
 - client to server: binary frames are keystrokes (raw bytes). Text frames are JSON control,
   `{"type": "resize", "cols": C, "rows": R}` or `{"type": "ack", "bytes": N}`; any other text frame
   is taken as keystrokes (xterm.js's onData gives strings).
@@ -116,6 +120,17 @@ def _query(scope) -> dict[str, str]:
     return {k: v[-1] for k, v in raw.items()}
 
 
+def _open_frame(text_data: str | None) -> dict:
+    """The options of an `{"type": "open", ...}` frame; ValueError is raised later by prepare()."""
+    try:
+        frame = json.loads(text_data or "")
+    except ValueError:
+        frame = None
+    if not isinstance(frame, dict) or frame.get("type") != "open":
+        return {"invalid": True}
+    return frame
+
+
 def _size(value) -> int | None:
     try:
         n = int(value)
@@ -129,6 +144,10 @@ class TerminalConsumer(PanelConsumer):
 
     role = "operator"
     action = ""
+    # exec takes its options from the first frame, {"type": "open", ...}, not the URL: a URL (and
+    # the command in it) lands in access logs.
+    waits_for_open = False
+    opening = False
     stream: engine.TerminalStream | None = None
     target: engine.TerminalTarget | None = None
     reader: asyncio.Task | None = None
@@ -144,9 +163,15 @@ class TerminalConsumer(PanelConsumer):
         self.last_keys = b""
         query = _query(self.scope)
         self.cols, self.rows = _size(query.get("cols")), _size(query.get("rows"))
+        if not self.waits_for_open:
+            await self.begin({})
+
+    async def begin(self, options: dict) -> None:
+        """Check the options, find the container and open the engine stream (or say why not)."""
+        self.cols, self.rows = _size(options.get("cols")) or self.cols, _size(options.get("rows")) or self.rows
         ref = self.scope["url_route"]["kwargs"]["ref"]
         try:
-            self.prepare(query)
+            self.prepare(options)
             self.target = await in_engine_thread(self.find_target, ref)
             self.stream = await in_engine_thread(self.open_stream)
         except (engine.EngineError, ValueError) as e:
@@ -160,7 +185,7 @@ class TerminalConsumer(PanelConsumer):
         self.reader = asyncio.create_task(self.pump())
         await self.record(result="session opened")  # after the reader starts: the prompt need not wait
 
-    def prepare(self, query: dict[str, str]) -> None:
+    def prepare(self, options: dict) -> None:
         """Check the request's options before anything runs (ValueError to refuse)."""
 
     def find_target(self, ref: str) -> engine.TerminalTarget:
@@ -216,6 +241,12 @@ class TerminalConsumer(PanelConsumer):
         raise NotImplementedError
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.refused:
+            return  # a refused socket runs nothing, whatever it sends
+        if self.waits_for_open and not self.opening:
+            self.opening = True
+            await self.begin(_open_frame(text_data))
+            return
         if self.stream is None or self.ended:
             return
         if bytes_data is not None:
@@ -292,13 +323,20 @@ class TerminalConsumer(PanelConsumer):
 
 
 class ExecConsumer(TerminalConsumer):
-    """/ws/containers/<ref>/exec/?cmd=&user=&workdir=&cols=&rows= : `docker exec -it`."""
+    """/ws/containers/<ref>/exec/ : `docker exec -it`, opened by the first frame
+    `{"type": "open", "cmd": "...", "user": "...", "workdir": "...", "cols": C, "rows": R}`."""
 
     action = "container.exec"
     options = ExecOptions(cmd=[])
+    waits_for_open = True
 
-    def prepare(self, query: dict[str, str]) -> None:
-        self.options = parse_exec_options(query.get("cmd", ""), query.get("user", ""), query.get("workdir", ""))
+    def prepare(self, options: dict) -> None:
+        if options.get("invalid"):
+            raise ValueError('The first message must be {"type": "open", "cmd": …, "user": …, "workdir": …}')
+        fields = [options.get(k, "") for k in ("cmd", "user", "workdir")]
+        if not all(isinstance(f, str) for f in fields):
+            raise ValueError("cmd, user and workdir must be strings")
+        self.options = parse_exec_options(*fields)
 
     def open_stream(self) -> engine.TerminalStream:
         o = self.options

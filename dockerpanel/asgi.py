@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP goes to Django, websockets through origin and session auth checks."""
+"""ASGI entry point: URLs bounded in length; HTTP goes to Django, websockets through session auth and
+the origin check."""
 
 import os
 
@@ -9,13 +10,16 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from containers.origins import OriginValidator  # noqa: E402
 from containers.routing import websocket_urlpatterns  # noqa: E402
+from dockerpanel.limits import UrlLengthLimit  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
-    }
+application = UrlLengthLimit(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AuthMiddlewareStack(OriginValidator(URLRouter(websocket_urlpatterns))),
+        }
+    )
 )

@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from dockerpanel.env import env, env_bool, env_list, secret_key
+from dockerpanel.env import env, env_bool, env_int, env_list, proxy_ssl_header, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env("DOCKERPANEL_DATA", str(BASE_DIR / "data"))).resolve()
@@ -17,6 +17,41 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 for origin in CSRF_TRUSTED_ORIGINS:
     if "://" not in origin:
         raise ImproperlyConfigured(f"CSRF_TRUSTED_ORIGINS entry {origin!r} needs a scheme, e.g. https://{origin}")
+
+# Links to published ports use this host (the machine's public address), never the panel's own
+# host name: cookies are scoped by host, not port. Empty: the other loopback name when the panel is
+# browsed on loopback (127.0.0.1 <-> localhost), else no link (see README "Security").
+PORTS_HOST = env("PORTS_HOST")
+
+# Behind a reverse proxy that terminates TLS (deploy/README.md): trust its X-Forwarded-Proto, so
+# requests count as HTTPS (CSRF origin checks), and send cookies over HTTPS only. The image's entry
+# point also makes daphne take the client address from X-Forwarded-For (audit log, login throttling).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+# HTTPS deployments: Secure, __Host- cookies, HSTS, the proxy's header (SECURE_* set one by one).
+SECURE_COOKIES = env_bool("SECURE_COOKIES", BEHIND_TLS_PROXY)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
+if SECURE_COOKIES:
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_PROXY_SSL_HEADER = proxy_ssl_header("SECURE_PROXY_SSL_HEADER") or (
+    ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
+)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Sessions: absolute lifetime, idle timeout, and bound to the address that logged in.
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600)
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_TIMEOUT", 8 * 3600)
+SESSION_BIND_ADDRESS = env_bool("SESSION_BIND_ADDRESS", True)
+CSRF_FAILURE_VIEW = "containers.views.security.csrf_failure"
+
+# Bounds on what a client may send.
+MAX_URL_LENGTH = env_int("MAX_URL_LENGTH", 4096)
+MAX_PORT_BINDINGS = env_int("MAX_PORT_BINDINGS", 256)
+AUDIT_ANONYMOUS_PER_MINUTE = env_int("AUDIT_ANONYMOUS_PER_MINUTE", 30)
 
 # Empty means "whatever the docker CLI would use" (DOCKER_HOST, else the default socket).
 DOCKER_HOST = env("DOCKER_HOST")
@@ -40,11 +75,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "containers.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "containers.middleware.SessionGuardMiddleware",
     "containers.middleware.FirstRunMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -103,7 +140,7 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -134,13 +171,6 @@ STORAGES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SESSION_COOKIE_HTTPONLY = True
-# Behind a reverse proxy that terminates TLS (deploy/README.md): trust its X-Forwarded-Proto, so
-# requests count as HTTPS (CSRF origin checks), and send cookies over HTTPS only. The image's entry
-# point also makes daphne take the client address from X-Forwarded-For (audit log, login throttling).
-BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
-if BEHIND_TLS_PROXY:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

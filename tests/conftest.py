@@ -166,7 +166,9 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    # Tests evaluate their own scripts (wait_for_function), which the panel's CSP would refuse;
+    # test_browser_security.py checks the pages under the CSP in a context of its own.
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, bypass_csp=True)
     pg = context.new_page()
     pg.set_default_timeout(15_000)
     yield pg

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.browser
 
 
 def open_dashboard(browser, panel, username: str):
-    context = browser.new_context(viewport={"width": 1300, "height": 800})
+    context = browser.new_context(viewport={"width": 1300, "height": 800}, bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(15_000)
     login(page, panel, username)
@@ -41,7 +41,7 @@ def test_it_updates_both_dashboards_when_a_container_changes(browser, panel, mak
 def test_it_toasts_what_another_user_did_through_the_panel(browser, panel):
     ctx_a, admin = open_dashboard(browser, panel, "admin")
     ctx_v, viewer = open_dashboard(browser, panel, "viewer")
-    ctx_f = browser.new_context()
+    ctx_f = browser.new_context(bypass_csp=True)
     try:
         admin.goto(panel.url + "/users/")
         admin.fill("#add-user input[name=username]", "frank")
@@ -76,8 +76,8 @@ def test_it_toasts_what_another_user_did_through_the_panel(browser, panel):
 
 def test_it_shows_a_stop_made_by_another_user_on_the_containers_list_with_a_toast(browser, panel, make_container):
     container = make_container(command="sleep 3600")
-    ctx_o = browser.new_context()
-    ctx_v = browser.new_context()
+    ctx_o = browser.new_context(bypass_csp=True)
+    ctx_v = browser.new_context(bypass_csp=True)
     try:
         viewer = ctx_v.new_page()
         login(viewer, panel, "viewer")

@@ -47,9 +47,10 @@ def test_it_runs_a_container_from_p_text_and_opens_its_port(page, panel, dk):
     page.click("form#run-form button[type=submit]")
     page.wait_for_url(f"**/containers/{name}/")
     random_port = int(dk.containers.get(name).attrs["NetworkSettings"]["Ports"]["8080/tcp"][0]["HostPort"])
-    assert page.locator(f'.messages a[href="http://127.0.0.1:{port}/"]').count() == 1
-    assert page.locator(f'.messages a[href="http://127.0.0.1:{random_port}/"]').count() == 1
-    page.goto(f"http://127.0.0.1:{port}/")
+    # the panel is browsed as 127.0.0.1: port links use the other loopback name (cookies are per host)
+    assert page.locator(f'.messages a[href="http://localhost:{port}/"]').count() == 1
+    assert page.locator(f'.messages a[href="http://localhost:{random_port}/"]').count() == 1
+    page.goto(f"http://localhost:{port}/")
     assert "It works" in page.inner_text("body")
 
 

@@ -33,7 +33,7 @@ def test_it_shows_the_network_and_links_ports_the_engine_picked(viewer_client, m
     assert info["NetworkSettings"]["Gateway"] in html
     assert info["NetworkSettings"]["MacAddress"] in html
     assert "<strong>bridge</strong>" in html
-    assert f'href="http://127.0.0.1:{host_port}/"' in html
+    assert f'href="http://localhost:{host_port}/"' in html  # the other loopback name than the panel's
     assert f"0.0.0.0:{host_port}-&gt;80/tcp" in html
 
 

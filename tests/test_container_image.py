@@ -109,12 +109,13 @@ def test_it_runs_as_a_container_managing_its_engine(panel_in_container, make_con
 async def exec_echo(url: str, cookie: str, name: str) -> None:
     """`docker exec -it NAME sh` through the containerized panel's websocket: a command and its output."""
     ws = await websockets.connect(
-        url.replace("http", "ws") + f"/ws/containers/{name}/exec/?cmd=sh",
+        url.replace("http", "ws") + f"/ws/containers/{name}/exec/",
         additional_headers={"Cookie": cookie},
         origin=url,
         open_timeout=30,
     )
     try:
+        await ws.send(json.dumps({"type": "open", "cmd": "sh"}))  # exec's options come in the first frame
         await ws.send(b"echo $((6 * 7))-from-the-image\n")
         seen = b""
         deadline = time.monotonic() + 30

@@ -1,12 +1,12 @@
-"""GET /healthz reports the database and the engine, without login."""
+"""GET /healthz says ok or not to anyone; the database and engine details only to logged-in users."""
 
 import pytest
 
 pytestmark = pytest.mark.django_db
 
 
-def test_it_reports_ok_when_engine_and_database_answer(client, dk):
-    r = client.get("/healthz")
+def test_it_reports_ok_when_engine_and_database_answer(viewer_client, dk):
+    r = viewer_client.get("/healthz")
     assert r.status_code == 200
     body = r.json()
     assert body["database"] == "ok"
@@ -14,9 +14,9 @@ def test_it_reports_ok_when_engine_and_database_answer(client, dk):
     assert body["engine"]["version"] == dk.version()["Version"]
 
 
-def test_it_reports_503_with_the_error_when_the_engine_is_unreachable(client, settings):
+def test_it_reports_503_with_the_error_when_the_engine_is_unreachable(viewer_client, settings):
     settings.DOCKER_HOST = "unix:///nonexistent/docker.sock"
-    r = client.get("/healthz")
+    r = viewer_client.get("/healthz")
     assert r.status_code == 503
     body = r.json()
     assert body["database"] == "ok"

@@ -61,6 +61,8 @@ PAGES = [
     Page("POST", "/containers/{container}/stop/", "operator", {"timeout": "0"}),
     Page("POST", "/containers/{container}/pause/", "operator"),
     Page("GET", "/containers/{container}/terminal/", "operator"),
+    Page("POST", "/containers/{container}/env/", "operator"),
+    Page("POST", "/images/dockerpanel-test/busybox:latest/env/", "operator"),
     Page("GET", "/containers/{container}/attach/", "operator"),
     Page("GET", "/containers/new/", "admin"),
     Page("GET", "/deploy/apache/", "admin"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from urllib.parse import parse_qs
 
 import pytest
 from channels.db import database_sync_to_async
@@ -81,9 +82,15 @@ class Terminal:
 
 
 async def open_terminal(path: str, role: str = "operator") -> Terminal:
-    ws = communicator(path, await session_cookie_for(role, role))
+    """Connect; for exec, the options written as a query here go in the first frame, as the page sends them."""
+    exec_path, _, query = path.partition("?")
+    is_exec = exec_path.endswith("/exec/")
+    ws = communicator(exec_path if is_exec else path, await session_cookie_for(role, role))
     connected, _ = await ws.connect()
     assert connected
+    if is_exec:
+        options = {k: v[-1] for k, v in parse_qs(query).items()}
+        await ws.send_to(text_data=json.dumps({"type": "open", **options}))
     return Terminal(ws)
 
 

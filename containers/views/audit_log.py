@@ -47,10 +47,14 @@ class _Line:
         return value
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value) -> str:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
+    # A cell starting with = + - @ would run as a formula in a spreadsheet; opened with `;` as the
+    # separator, every `;`-separated part of a value starts a cell of its own, so each part is checked.
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return ";".join("'" + part if part[:1] in FORMULA_STARTS else part for part in text.split(";"))
 
 
 def csv_row(entry: AuditEntry) -> list[str]:

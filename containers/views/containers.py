@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from functools import wraps
 from html import escape as e
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
-from containers import audit, cli, engine, own_container
+from containers import audit, cli, disclosure, engine, own_container
 from containers.access import get_container_or_404
 from containers.models import Preference
 from containers.roles import forbidden, has_role, role_required
@@ -76,12 +78,44 @@ def browsing_host(request: HttpRequest) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-def port_parts(ports: list[dict], host: str) -> list[dict]:
+@dataclass(frozen=True)
+class PortLinks:
+    """Where links to published ports point: `host` for wildcard bindings, never `panel_host`."""
+
+    host: str
+    panel_host: str
+
+    def url(self, ip: str, port: int) -> str:
+        return cli.port_url(ip, port, self.host, self.panel_host)
+
+
+def port_links(request: HttpRequest) -> PortLinks:
+    """PORTS_HOST if set; else the other loopback name when the panel is browsed on loopback. Over
+    HTTPS with SECURE_COOKIES the panel's own host is safe: its Secure cookie never goes to http://."""
+    panel_host = browsing_host(request)
+    if settings.SECURE_COOKIES and request.is_secure():
+        return PortLinks(settings.PORTS_HOST or panel_host, "")
+    host = settings.PORTS_HOST or cli.LOOPBACK_TWIN.get(panel_host) or _server_address(request, panel_host)
+    return PortLinks(host, panel_host)
+
+
+def _server_address(request: HttpRequest, panel_host: str) -> str:
+    """The address the request came in on, when the panel is browsed by another name (a host name):
+    cookies for the name are not sent to the address. "" when there is none to use."""
+    address = request.META.get("SERVER_NAME", "")
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return ""
+    return "" if ip.is_unspecified or address == panel_host else address
+
+
+def port_parts(ports: list[dict], links: PortLinks) -> list[dict]:
     """PORTS split like the CLI joins it, each part with links to the TCP ports it publishes."""
     parts = []
     for group in cli.port_groups(ports):
-        links = [{"port": port, "url": cli.port_url(ip, port, host)} for ip, port in group.published]
-        parts.append({"text": group.text, "links": links})
+        found = [{"port": port, "url": links.url(ip, port)} for ip, port in group.published]
+        parts.append({"text": group.text, "links": [link for link in found if link["url"]]})
     return parts
 
 
@@ -95,7 +129,7 @@ def chosen_columns(user) -> list[str]:
     return list(COLUMN_KEYS)
 
 
-def display_row(row: engine.ContainerRow, now: float, host: str) -> dict:
+def display_row(row: engine.ContainerRow, now: float, host: PortLinks) -> dict:
     return {
         "id": row.id,
         "short_id": row.id[:12],
@@ -186,7 +220,7 @@ def container_list(request: HttpRequest) -> HttpResponse:
         needle = want["image"].lower()
         rows = [r for r in rows if needle in r.image.lower() or cli.short_id(r.image_id).startswith(needle)]
     now = time.time()
-    host = browsing_host(request)
+    host = port_links(request)
     table = [display_row(r, now, host) for r in rows]
     sort = q.get("sort", "created")
     if sort not in SORT_KEYS:
@@ -374,10 +408,15 @@ def container_rename(request: HttpRequest, ref: str) -> HttpResponse:
     """`docker rename OLD NEW`; a taken name is the engine's conflict message."""
     target = get_container_or_404(ref)
     new_name = request.POST.get("new_name", "").strip().lstrip("/")
-    command = f"docker rename {target.name} {new_name}"
     if not engine.CONTAINER_NAME.match(new_name):
-        messages.error(request, f"'{new_name}' is not a valid container name: use letters, digits, _ . - (not first).")
+        shown = new_name if len(new_name) <= 60 else new_name[:60] + f"… ({len(new_name)} characters)"
+        messages.error(
+            request,
+            f"'{shown}' is not a valid container name: use 2 to {engine.MAX_NAME_LENGTH} letters, digits, _ . - "
+            "(not first).",
+        )
         return redirect(_next(request, f"/containers/{target.name}/"))
+    command = f"docker rename {target.name} {new_name}"
     try:
         with audit.failure_recorded(
             request, "container.rename", target_id=target.id, target_name=target.name, params={"new_name": new_name}
@@ -479,9 +518,10 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
     if request.POST.get("confirm") != "yes":
         return _bulk_confirm(request, verb, scope, title, base, force)
     ids = request.POST.getlist("ids")
+    rows = _engine_rows()
     results = []
-    for cid in ids:
-        name = request.POST.get(f"name-{cid}", cid[:12])
+    for ref in ids:
+        cid, name = _identify(rows, ref)
         command = f"{base} {name}"
         target = engine.ContainerRef(cid, name)
         if own_container.candidate():  # in a container: a name or short ID must not slip past the check
@@ -534,6 +574,24 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _engine_rows() -> list[dict]:
+    """Every container's ID and names, from the engine (names never come from the form). With the
+    engine down, none: each item then shows its short ID and still gets its line and entry."""
+    try:
+        return [{"Id": r.id, "Names": r.names} for r in engine.list_containers(all=True)]
+    except engine.EngineError:
+        return []
+
+
+def _identify(rows: list[dict], ref: str) -> tuple[str, str]:
+    """(ID, name) of a posted ID as the engine knows it; the ref and its first 12 characters if unknown."""
+    try:
+        found = engine.match_container(rows, ref)
+    except engine.EngineError:
+        return ref, ref[:12]
+    return found.id, found.name
+
+
 def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base: str, force: bool) -> HttpResponse:
     rows = engine.list_containers(all=True)
     unknown: list[str] = []
@@ -570,7 +628,7 @@ def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base:
             "verb": verb,
             "title": title,
             "heading": heading,
-            "rows": [display_row(r, now, browsing_host(request)) for r in chosen],
+            "rows": [display_row(r, now, port_links(request)) for r in chosen],
             "unknown": unknown,
             "own": [own_container.refusal(verb, r.name) for r in own],
             "force": force,
@@ -580,6 +638,24 @@ def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base:
             and any(r.state in ("running", "paused", "restarting") for r in chosen),
         },
     )
+
+
+@require_POST
+@role_required("operator")
+@engine_errors("/containers/")
+def container_env(request: HttpRequest, ref: str) -> HttpResponse:
+    """The container's environment in clear (masked everywhere else), recorded as a disclosure."""
+    target = get_container_or_404(ref)
+    pairs = disclosure.environment(engine.inspect_container(target.id))
+    audit.record(
+        request,
+        "container.env_revealed",
+        target_id=target.id,
+        target_name=target.name,
+        params={"variables": [k for k, _ in pairs]},
+        result=f"docker inspect --format '{{{{json .Config.Env}}}}' {target.name}",
+    )
+    return render(request, "env_reveal.html", {"kind": "Container", "name": target.name, "pairs": pairs})
 
 
 # --- detail ---
@@ -597,12 +673,12 @@ def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
     wanted = [section] if is_htmx(request) and section in SECTIONS else list(SECTIONS)
     context = {
         "target": target,
-        "c": _summary(info, browsing_host(request)),
+        "c": _summary(info, port_links(request)),
         "sections": wanted,
         "own": own_container.is_own(target.id, target.name),
     }
     if "inspect" in wanted:
-        context["inspect_json"] = json.dumps(info, indent=2, sort_keys=False)
+        context["inspect_json"] = json.dumps(disclosure.masked(info), indent=2, sort_keys=False)
     if "processes" in wanted:
         context["top"], context["top_error"] = _top(target.id, info)
     if "changes" in wanted:
@@ -629,7 +705,7 @@ def _top(container_id: str, info: dict) -> tuple[dict | None, str]:
         return None, str(e)
 
 
-def _summary(info: dict, host: str) -> dict:
+def _summary(info: dict, host: PortLinks) -> dict:
     state = info.get("State") or {}
     config = info.get("Config") or {}
     net = info.get("NetworkSettings") or {}
@@ -680,6 +756,6 @@ def _summary(info: dict, host: str) -> dict:
         "ports": port_parts(ports, host),
         "ports_text": cli.ports(ports),
         "labels": config.get("Labels") or {},
-        "env": config.get("Env") or [],
+        "env": [disclosure.mask_value(e) for e in config.get("Env") or []],
         "mounts": info.get("Mounts") or [],
     }

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from containers import audit, cli, engine
+from containers import audit, cli, disclosure, engine
 from containers.roles import role_required
 from containers.streaming import ndjson_response, pull_progress
 from containers.views.containers import engine_errors, is_htmx
@@ -176,8 +176,27 @@ def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
         )
     context["layers"] = layers
     context["fs_layers"] = ((info.get("RootFS") or {}).get("Layers")) or []
-    context["inspect_json"] = json.dumps(info, indent=2)
+    context["inspect_json"] = json.dumps(disclosure.masked(info), indent=2)
     return render(request, "images/detail.html", context)
+
+
+@require_POST
+@role_required("operator")
+@engine_errors("/images/")
+def image_env(request: HttpRequest, ref: str) -> HttpResponse:
+    """The image's environment in clear (masked everywhere else), recorded as a disclosure."""
+    info = _image_or_404(ref)
+    pairs = disclosure.environment(info)
+    short = cli.short_id(info["Id"])
+    audit.record(
+        request,
+        "image.env_revealed",
+        target_id=info["Id"],
+        target_name=ref,
+        params={"variables": [k for k, _ in pairs]},
+        result=f"docker image inspect --format '{{{{json .Config.Env}}}}' {ref}",
+    )
+    return render(request, "env_reveal.html", {"kind": "Image", "name": ref, "short_id": short, "pairs": pairs})
 
 
 @require_POST
@@ -272,6 +291,8 @@ def image_prune(request: HttpRequest) -> HttpResponse:
         short = cli.short_id(image_id)
         command = f"docker rmi {short}"
         try:
+            # As `docker image prune`: only an image that is dangling now, checked here, not by the form.
+            engine.ensure_dangling(image_id)
             lines = engine.remove_image(image_id)
         except engine.EngineError as e:
             audit.record(request, "image.prune", target_id=image_id, target_name=short, ok=False, result=str(e))

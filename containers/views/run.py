@@ -12,6 +12,7 @@ from containers import audit, engine
 from containers.forms import RunRequest, fill_rows
 from containers.roles import role_required
 from containers.streaming import ndjson_response, pull_progress
+from containers.views.containers import port_links
 
 
 def _page(request: HttpRequest, run: RunRequest, status: int = 200) -> HttpResponse:
@@ -66,15 +67,20 @@ def new_container(request: HttpRequest) -> HttpResponse:
         params={**spec.audit_params(), "published": [f"{p.url} -> {p.container_port}/{p.protocol}" for p in links]},
         result="started" if spec.start else "created",
     )
-    if links:
+    to = port_links(request)
+    shown = [(p, url) for p in links if (url := to.url(p.host_ip, p.host_port))]
+    if shown:
         listed = format_html_join(
             ", ",
             '<a href="{}" target="_blank" rel="noopener">{}</a> → {}/{}',
-            ((p.url, p.url, p.container_port, p.protocol) for p in links),
+            ((url, url, p.container_port, p.protocol) for p, url in shown),
         )
         messages.success(request, format_html("Started {}. Published: {}", ref.name, listed))
     elif spec.start:
-        messages.success(request, f"Started {ref.name}.")
+        published = ", ".join(
+            f"{p.host_ip or '0.0.0.0'}:{p.host_port} → {p.container_port}/{p.protocol}" for p in links
+        )
+        messages.success(request, f"Started {ref.name}." + (f" Published: {published}" if published else ""))
     else:
         messages.success(request, f"Created {ref.name} (not started).")
     return redirect(f"/containers/{ref.name}/")

@@ -22,6 +22,11 @@ def setup(request: HttpRequest) -> HttpResponse:
     form = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
+            # Concurrent first-admin posts queue here (a row lock; SQLite's BEGIN IMMEDIATE does the
+            # same), so the one that comes second sees the first user and makes none.
+            Group.objects.select_for_update().get(name="admin")
+            if get_user_model().objects.exists():
+                raise Http404("Setup is done")
             user = form.save(commit=False)
             user.is_staff = True
             user.is_superuser = True
@@ -36,6 +41,8 @@ def setup(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
+    """ok or not for anyone (a load balancer); the engine's version and address and the errors only
+    for logged-in users, since they name hosts, users and ports."""
     body: dict = {}
     healthy = True
     try:
@@ -50,7 +57,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except engine.EngineError as e:
         body["engine"] = {"ok": False, "error": str(e), "address": engine.address()}
         healthy = False
-    return JsonResponse(body, status=200 if healthy else 503)
+    status = {"status": "ok" if healthy else "error"}
+    if not request.user.is_authenticated:
+        body = {}
+    return JsonResponse({**status, **body}, status=200 if healthy else 503)
 
 
 @role_required("viewer")

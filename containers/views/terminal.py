@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -17,13 +15,15 @@ from containers.terminal import ExecOptions, cli_equivalent, parse_exec_options
 def exec_page(request: HttpRequest, ref: str) -> HttpResponse:
     """A full-size terminal running a shell (or the given command) in the container."""
     target = engine.terminal_target(get_container_or_404(ref).id)
-    typed = {k: request.GET.get(k, "").strip() for k in ("cmd", "user", "workdir")}
+    # The options form posts, so the command stays out of access logs (a GET link still works).
+    given = request.POST if request.method == "POST" else request.GET
+    typed = {k: given.get(k, "").strip() for k in ("cmd", "user", "workdir")}
     error = ""
     try:
         options = parse_exec_options(**typed)
     except ValueError as e:
         options, error = ExecOptions(cmd=[]), str(e)
-    query = urlencode({k: v for k, v in typed.items() if v}) if not error else ""
+    # The options travel in the socket's first frame (static/js/terminal.js), never in its URL.
     return render(
         request,
         "terminal/exec.html",
@@ -32,7 +32,8 @@ def exec_page(request: HttpRequest, ref: str) -> HttpResponse:
             "typed": typed,
             "error": error,
             "cli": cli_equivalent(target.name, options),
-            "ws_path": f"/ws/containers/{target.id}/exec/" + (f"?{query}" if query else ""),
+            "ws_path": f"/ws/containers/{target.id}/exec/",
+            "ws_open": typed if not error else {},
         },
     )
 

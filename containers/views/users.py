@@ -179,8 +179,11 @@ def own_password(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             user = form.save()
-            # This session stays; the others fail their session hash check from now on.
+            this_session = request.session.session_key
+            # This session stays (under a new key); the others fail their session hash check from now on.
             update_session_auth_hash(request, user)
+            # Open websockets of the other sessions close (a terminal's processes killed with them).
+            accounts.recheck_sockets(user, keep=this_session)
             audit.record(request, "user.password", target_id=str(user.pk), target_name=user.username)
             messages.success(request, "Your password was changed. Other sessions have been logged out.")
             return redirect("dashboard")

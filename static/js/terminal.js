@@ -61,6 +61,11 @@
     let ended = false;
     let processed = 0;
     sock.onopen = () => {
+      if (box.dataset.mode === "exec") {
+        // exec's options go in the first frame, not the URL (which lands in access logs)
+        const { cmd, user, workdir } = box.dataset;
+        sock.send(JSON.stringify({ type: "open", cmd, user, workdir, cols: term.cols, rows: term.rows }));
+      }
       say(box.dataset.mode === "attach" ? "Attached. Ctrl-P Ctrl-Q detaches." : "Connected.", "ok");
       term.focus();
     };
