@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.shortcuts import redirect, render
 
-from containers import engine
+from containers import audit, engine
 
 OPEN_PREFIXES = ("/setup/", "/static/", "/healthz")
 
@@ -25,7 +25,8 @@ class FirstRunMiddleware:
 
 
 class EngineErrorMiddleware:
-    """An unreachable engine becomes a styled 503 page naming the address and what to do."""
+    """An unreachable (or hung) engine becomes a styled 503 page naming the address and what to do;
+    an audit log that cannot be written refuses the action with a 503 page saying why."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -36,6 +37,9 @@ class EngineErrorMiddleware:
     def process_exception(self, request, exception):
         if isinstance(exception, engine.EngineUnavailable):
             template = "_engine_down.html" if request.headers.get("HX-Request") else "engine_down.html"
+            return render(request, template, {"error": exception}, status=503)
+        if isinstance(exception, audit.AuditUnavailable):
+            template = "_audit_down.html" if request.headers.get("HX-Request") else "audit_down.html"
             return render(request, template, {"error": exception}, status=503)
         if isinstance(exception, engine.Ambiguous):
             return render(request, "ambiguous.html", {"error": exception}, status=400)
