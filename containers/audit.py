@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -151,12 +152,25 @@ def mark_interrupted() -> int:
     )
 
 
+_start_lock = threading.Lock()
+_started = False
+
+
 def mark_interrupted_at_start() -> None:
-    """mark_interrupted() when a server process starts; a database that is down only gets a log line."""
+    """mark_interrupted() once per server process, at its first request (not at import: no
+    database work then); a database that is down only gets a log line, and a later try."""
+    global _started
+    if _started:
+        return
+    with _start_lock:
+        if _started:
+            return
+        _started = True
     try:
         count = mark_interrupted()
     except DatabaseError as e:
         log.error("could not mark interrupted audit attempts: %s", e)
+        _started = False
         return
     if count:
         log.warning("marked %d audit attempts left in progress by a stopped server process as interrupted", count)

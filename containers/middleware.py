@@ -8,6 +8,18 @@ from containers import audit, engine
 OPEN_PREFIXES = ("/setup/", "/static/", "/healthz")
 
 
+class InterruptedAttemptsMiddleware:
+    """At a server process's first request, attempts a killed process left "in progress" are marked
+    interrupted (audit.mark_interrupted)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        audit.mark_interrupted_at_start()
+        return self.get_response(request)
+
+
 class FirstRunMiddleware:
     """While no user exists, every page leads to /setup/ to create the first administrator."""
 
@@ -43,4 +55,7 @@ class EngineErrorMiddleware:
             return render(request, template, {"error": exception}, status=503)
         if isinstance(exception, engine.Ambiguous):
             return render(request, "ambiguous.html", {"error": exception}, status=400)
+        if isinstance(exception, engine.EngineError):  # an engine answer no view expected: say it, no 500
+            template = "_engine_error.html" if request.headers.get("HX-Request") else "engine_error.html"
+            return render(request, template, {"error": exception}, status=502)
         return None

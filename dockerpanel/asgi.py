@@ -11,11 +11,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from containers import audit  # noqa: E402
 from containers.routing import websocket_urlpatterns  # noqa: E402
-
-# Attempts a killed server process left "in progress" are shown as interrupted from now on.
-audit.mark_interrupted_at_start()
 
 application = ProtocolTypeRouter(
     {
