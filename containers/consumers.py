@@ -67,9 +67,15 @@ class EventsConsumer(PanelConsumer):
     (by this process's engine-events listener, started here on first use, and by audit entries)."""
 
     async def start(self) -> None:
-        ensure_listener()
+        listener = ensure_listener()
         await self.channel_layer.group_add(EVENTS_GROUP, self.channel_name)
         await self.accept()
+        if listener.down:  # a page opened while the engine is away learns it at once
+            await self.send(
+                text_data=json.dumps(
+                    {"kind": "engine", "type": "engine", "action": "unreachable", "error": listener.down}
+                )
+            )
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(EVENTS_GROUP, self.channel_name)

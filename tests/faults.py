@@ -56,7 +56,9 @@ class PrivateEngine:
         _run("ip", "link", "set", BRIDGE, "up")
 
     def start(self) -> PrivateEngine:
+        """Start (or, after kill(), start again on the same data: its old containerd is ended first)."""
         self._bridge()
+        self._stop_own_containerd()
         argv = [
             "dockerd",
             "--host",
@@ -82,8 +84,9 @@ class PrivateEngine:
             wait_for(lambda: self.answers() or self.proc.poll() is not None, 60, "the private dockerd", every=0.2)
             assert self.answers()
         except AssertionError:
+            log = self.log.read_text()[-3000:]
             self.stop()
-            raise AssertionError(f"private dockerd did not start:\n{self.log.read_text()[-3000:]}") from None
+            raise AssertionError(f"private dockerd did not start:\n{log}") from None
         return self
 
     def answers(self) -> bool:
@@ -120,6 +123,10 @@ class PrivateEngine:
         self.proc.wait(30)
 
     def stop(self) -> None:
+        if self.answers():
+            listed = self.docker("ps", "-aq").stdout.split()
+            if listed:
+                self.docker("rm", "-f", *listed)
         if self.proc is not None:
             if self.proc.poll() is None:
                 self.thaw()
@@ -130,8 +137,8 @@ class PrivateEngine:
                     self.proc.kill()
                     self.proc.wait(10)
         self._stop_own_containerd()
-        for mounted in ("exec", "root"):  # dockerd bind-mounts both onto themselves
-            _run("umount", "-R", "-l", str(self.dir / mounted), check=False)
+        kill_tree_of(str(self.dir))  # shims (and their containers) outlive a killed dockerd
+        unmount_under(str(self.dir))  # its data root, and network namespaces under the exec root
         shutil.rmtree(self.dir, ignore_errors=True)
         _run("ip", "link", "del", BRIDGE, check=False)
 
@@ -146,6 +153,41 @@ class PrivateEngine:
         except ProcessLookupError:
             return
         wait_for(lambda: not Path(f"/proc/{pid}").exists(), 30, "the private containerd to exit")
+
+
+def unmount_under(folder: str) -> None:
+    """Unmount everything mounted at or below `folder`, deepest first."""
+    with open("/proc/mounts") as mounts:
+        points = [line.split()[1] for line in mounts]
+    for point in sorted((p for p in points if p == folder or p.startswith(folder + "/")), key=len, reverse=True):
+        _run("umount", "-l", point, check=False)
+
+
+def kill_tree_of(marker: str) -> None:
+    """SIGKILL every process whose command line names `marker` (a temp dir of ours), and their children."""
+    parents: dict[int, int] = {}
+    mine: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if marker.encode() in cmdline:
+            mine.add(int(entry.name))
+    grew = True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in mine} - mine
+        grew = bool(children)
+        mine |= children
+    mine.discard(os.getpid())
+    for pid in mine:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def _supports(flag: str) -> bool:

@@ -33,6 +33,43 @@
     setTimeout(() => el.remove(), kind === "error" ? 15000 : 6000);
   }
 
+  // The engine-down banner: shown while the events listener says the engine is unreachable (or a
+  // fragment refresh answers 503), cleared when it reconnects; the page's fragments then refresh.
+  function banner(text) {
+    let el = document.querySelector(".engine-banner");
+    if (!text) {
+      if (el) el.remove();
+      document.body.dataset.engine = "up";
+      return;
+    }
+    if (!el) {
+      el = document.createElement("div");
+      el.className = "engine-banner notice error";
+      el.setAttribute("role", "alert");
+      document.body.prepend(el);
+    }
+    el.textContent = text;
+    document.body.dataset.engine = "down";
+  }
+
+  function engineState(event) {
+    if (event.type !== "engine") return;
+    if (event.action === "unreachable") {
+      banner(`The Docker engine is down: ${event.error || "it cannot be reached"}. What you see may be out of date; this clears by itself when it returns.`);
+    } else if (event.action === "reconnected") {
+      banner("");
+    }
+  }
+
+  document.body.addEventListener("htmx:beforeSwap", (e) => {
+    // htmx leaves error answers unswapped: a 503 means the engine is down, so say so.
+    if (e.detail.xhr.status === 503) {
+      banner("The Docker engine is down: the page could not be refreshed. This clears by itself when it returns.");
+    } else if (e.detail.xhr.status === 200 && document.body.dataset.engine === "down" && document.body.dataset.live !== "on") {
+      banner("");
+    }
+  });
+
   function changed(event) {
     // Several engine events come at once (kill, die, stop): refresh once, soon after the first.
     pending = event;
@@ -60,6 +97,7 @@
       try { event = JSON.parse(message.data); } catch { return; }
       if (duplicate(event)) return;
       if (event.kind === "panel" && event.text) toast(event.text);
+      engineState(event);
       changed(event);
     });
     socket.addEventListener("close", (close) => {
