@@ -7,6 +7,7 @@
     4403: "Live updates are off: your account has no role. Ask an administrator for one.",
   };
   const ROLE_CHANGED = 4000;
+  const LAYER_DOWN = 4503; // Redis is down: no live updates for now, keep retrying
   const DEBOUNCE_MS = 150;
   let delay = 1000;
   let pending = null;
@@ -70,6 +71,19 @@
     }
   });
 
+  // "Live updates are off" while the channel layer is down; gone once a socket works again.
+  function liveNotice(text) {
+    let el = document.querySelector(".live-notice");
+    if (!text) { if (el) el.remove(); return; }
+    if (!el) {
+      el = document.createElement("div");
+      el.className = "live-notice notice warn";
+      el.setAttribute("role", "status");
+      document.body.prepend(el);
+    }
+    el.textContent = text + " Retrying; reload to see changes meanwhile.";
+  }
+
   function changed(event) {
     // Several engine events come at once (kill, die, stop): refresh once, soon after the first.
     pending = event;
@@ -92,10 +106,13 @@
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}/ws/events/`);
     socket.addEventListener("open", () => { delay = 1000; document.body.dataset.live = "on"; });
+    // a socket that stays open works: live updates are back
+    socket.addEventListener("open", () => setTimeout(() => { if (socket.readyState === WebSocket.OPEN) liveNotice(""); }, 2000));
     socket.addEventListener("message", (message) => {
       let event;
       try { event = JSON.parse(message.data); } catch { return; }
       if (duplicate(event)) return;
+      if (event.kind === "live" && event.action === "unavailable") { liveNotice(event.message); return; }
       if (event.kind === "panel" && event.text) toast(event.text);
       engineState(event);
       changed(event);
@@ -106,6 +123,7 @@
         toast(REFUSED[close.code], "error");
         return; // reconnecting cannot help
       }
+      if (close.code === LAYER_DOWN) document.body.dataset.live = "degraded";
       if (close.code === ROLE_CHANGED) {
         toast("Your role has changed: reload the page to see what you may do now.");
         delay = 0;
