@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup engine browsers lint pytest pgtest clean
+.PHONY: run test setup engine browsers lint pytest pgtest clean image deploy-images
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,14 @@ run: setup
 engine:
 	bash scripts/engine.sh
 
+# The panel's image (dockerpanel:latest), on debian:bookworm unless BASE=… (scripts/image.sh).
+image: setup
+	bash scripts/image.sh panel
+
+# Also the Redis and PostgreSQL images deploy/compose.yaml runs.
+deploy-images: setup
+	bash scripts/image.sh panel redis postgres
+
 browsers:
 	@command -v chromium >/dev/null 2>&1 || bash scripts/apt.sh chromium
 
@@ -44,8 +52,9 @@ lint: $(VENV)/.requirements-dev
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
 
+# A failed test runs again (up to twice) and shows as R in the summary: see the README.
 pytest: $(VENV)/.requirements-dev
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --reruns 2 --reruns-delay 3
 
 # The tests where the database matters, again on a PostgreSQL 15 cluster started for the run.
 PG_TESTS ?= tests/test_audit_log.py tests/test_healthz.py tests/test_container_bulk.py tests/test_engine_faults.py

@@ -781,6 +781,15 @@ def published_ports(container_id: str) -> list[PublishedPort]:
     return sorted(found, key=lambda p: (p.container_port, p.protocol, ":" in p.host_ip, p.host_ip, p.host_port))
 
 
+def network_mode(container_id: str) -> str:
+    """HostConfig.NetworkMode: "host", "bridge", "default", a network's name, "container:<id>"."""
+    try:
+        attrs = client().api.inspect_container(container_id)
+    except Exception as e:
+        raise translate(e) from e
+    return (attrs.get("HostConfig") or {}).get("NetworkMode") or ""
+
+
 def container_labels(container_id: str) -> dict[str, str]:
     try:
         attrs = client().api.inspect_container(container_id)

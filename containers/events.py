@@ -142,7 +142,10 @@ class Listener:
         self.loop = loop
         # Events from the moment the first socket asked: nothing in between is missed.
         self.cursor = Cursor(time.time_ns())
+        # The open stream, set by the thread that opened it: `halt()` closes it even when the stream
+        # opened at the very moment the listener stopped, before the loop saw it.
         self.stream: engine.EventStream | None = None
+        self.lock = threading.Lock()
         self.stopped = False
         self.down = ""  # why the engine cannot be followed, while it cannot: told to each new page
         self.lease = RedisLease(settings.REDIS_URL) if settings.REDIS_URL else None
@@ -164,7 +167,6 @@ class Listener:
             ).start()
             while (item := await queue.get()) is not _END:
                 if isinstance(item, engine.EventStream):
-                    self.stream = item
                     if broken:
                         # Pages refresh: what happened beyond the engine's event buffer is not replayed.
                         log.info("engine events: reconnected")
@@ -183,7 +185,6 @@ class Listener:
                     await self.publish(layer, {**item, "key": event_key(item)})
                     if self.lease:
                         await self.lease.save_cursor(self.cursor)
-            self.stream = None
             if self.stopped or (self.lease and not self.lease.held):
                 continue
             broken = True
@@ -198,15 +199,22 @@ class Listener:
             self._post(queue, e)
             self._post(queue, _END)
             return
-        self._post(queue, stream)
+        with self.lock:
+            halted = self.stopped
+            if not halted:
+                self.stream = stream
         try:
-            if self.stopped:
+            if halted:
                 return
+            self._post(queue, stream)
             for event in stream:
                 self._post(queue, event)
         except engine.EngineError as e:
             self._post(queue, e)
         finally:
+            with self.lock:
+                if self.stream is stream:
+                    self.stream = None
             stream.close()
             self._post(queue, _END)
 
@@ -224,12 +232,22 @@ class Listener:
             log.exception("engine events: could not publish %s", message)
 
     def close_stream(self) -> None:
-        if self.stream is not None:
-            self.stream.close()
+        """Break the current stream (as an engine restart does): the listener reconnects with since=."""
+        with self.lock:
+            stream = self.stream
+        if stream is not None:
+            stream.close()
+
+    def halt(self) -> None:
+        """Stop following: close the stream, and any stream being opened closes as soon as it opens."""
+        with self.lock:
+            self.stopped = True
+            stream = self.stream
+        if stream is not None:
+            stream.close()
 
     async def stop(self) -> None:
-        self.stopped = True
-        self.close_stream()
+        self.halt()
         self.task.cancel()
         if self.lease:
             await self.lease.release()
@@ -244,8 +262,7 @@ def ensure_listener() -> Listener:
     loop = asyncio.get_running_loop()
     if _listener is None or _listener.loop is not loop or _listener.task.done():
         if _listener is not None:
-            _listener.stopped = True
-            _listener.close_stream()
+            _listener.halt()
         _listener = Listener(loop)
     return _listener
 

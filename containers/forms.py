@@ -7,7 +7,7 @@ import shlex
 
 from django import forms
 
-from containers import engine, ports
+from containers import engine, own_container, ports
 from containers.runspec import RESTART_POLICIES, RunSpec
 
 # The engine's rule for container names.
@@ -202,8 +202,12 @@ class RunRequest:
 
 
 def check_host_ports(bindings: list[ports.PortBinding], fail) -> None:
-    """fail(index, message) for each host port a running container publishes or a host process holds."""
+    """fail(index, message) for each host port a running container publishes or a host process holds.
+
+    In a container with its own network (the panel's image), a bind there says nothing about the host:
+    the probe is left out and the engine's own "address already in use" stands for it at start."""
     used = engine.published_host_ports()
+    probe = own_container.sees_host_ports()
     for index, b in enumerate(bindings):
         for _, host_port in b.pairs():
             if host_port is None:
@@ -219,6 +223,8 @@ def check_host_ports(bindings: list[ports.PortBinding], fail) -> None:
             if owner:
                 fail(index, f"host port {host_port}/{b.protocol} is already published by container {owner.container}")
                 break
+            if not probe:
+                continue
             try:
                 free = ports.host_port_free(b.host_ip, host_port, b.protocol)
             except ports.PortError as e:

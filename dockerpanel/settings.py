@@ -27,6 +27,8 @@ DOCKER_PAGE_TIMEOUT = env_number("DOCKER_PAGE_TIMEOUT", "10")
 # from long ones (pulls, deploys, downloads), so stalled long work cannot starve the short.
 DOCKER_SHORT_WORKERS = int(env_number("DOCKER_SHORT_WORKERS", "16"))
 DOCKER_LONG_WORKERS = int(env_number("DOCKER_LONG_WORKERS", "8"))
+# The container the panel runs in (ID or name); found by itself when empty (containers/own_container.py).
+DOCKERPANEL_CONTAINER_ID = env("DOCKERPANEL_CONTAINER_ID")
 
 INSTALLED_APPS = [
     "daphne",
@@ -146,6 +148,13 @@ STORAGES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 SESSION_COOKIE_HTTPONLY = True
+# Behind a reverse proxy that terminates TLS (deploy/README.md): trust its X-Forwarded-Proto, so
+# requests count as HTTPS (CSRF origin checks), and send cookies over HTTPS only. The image's entry
+# point also makes daphne take the client address from X-Forwarded-For (audit log, login throttling).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 
 LOGGING = {

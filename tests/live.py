@@ -224,6 +224,65 @@ def login_session(server: PanelServer, username: str, password: str):
     return opener, "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 
+# Images of the panel's own Dockerfiles: tagged by the hash of their inputs (scripts/image.sh), so a
+# test run builds only what changed, and runs in other worktrees never get each other's build.
+TEST_IMAGE_PREFIX = "dockerpanel-test/panel"
+
+
+def build_images(*which: str) -> dict[str, str]:
+    """scripts/image.sh for `which` (panel, redis, postgres): {name: the image's content-hash reference}."""
+    out = subprocess.run(
+        ["bash", "scripts/image.sh", *which],
+        cwd=ROOT,
+        env={**os.environ, "IMAGE_PREFIX": TEST_IMAGE_PREFIX, "PY": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    if out.returncode:
+        raise RuntimeError(f"scripts/image.sh {' '.join(which)} failed:\n{out.stderr}")
+    return dict(zip(which, out.stdout.split(), strict=True))
+
+
+class Browser:
+    """A plain HTTP client with a cookie jar, for a panel served by a container."""
+
+    def __init__(self, url: str):
+        import http.cookiejar
+
+        self.url = url
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.url + path, timeout=30) as response:
+            return response.read().decode()
+
+    def post(self, path: str, form: dict, token_from: str = "") -> tuple[str, str]:
+        """POST the form with the CSRF token of the page at `token_from` (default: `path`): (final URL, body)."""
+        import re
+
+        page = self.get(token_from or path)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+        body = urllib.parse.urlencode({**form, "csrfmiddlewaretoken": token}, doseq=True).encode()
+        request = urllib.request.Request(self.url + path, data=body, headers={"Referer": self.url + path})
+        with self.opener.open(request, timeout=30) as response:
+            return response.geturl(), response.read().decode()
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
+
+
+def wait_until(condition, within: float, what: str):
+    """Poll `condition` until it returns something true; AssertionError naming `what` after `within` s."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{what} did not happen within {within} s")
+
+
 def main(argv: list[str]) -> int:
     """`python -m tests.live postgres -- COMMAND...`: run COMMAND with DATABASE_URL set to a fresh
     PostgreSQL cluster, stopped and removed afterwards."""

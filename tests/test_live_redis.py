@@ -169,16 +169,19 @@ async def test_it_hands_the_listener_over_when_the_leader_dies(two_panels, redis
     on_a = await open_socket(a, on_a_cookie)
     try:
         await asyncio.sleep(0.5)
-        await asyncio.to_thread(container.pause)
-        paused = await messages(on_a, 3.0, about=container.id, until=lambda m: m["action"] == "pause")
-        assert paused, "client of A got nothing"
-        assert paused[-1]["origin"] == origin_of(b)
+        # renames, not pause/unpause: dockerd may log those twice (see test_live_updates)
+        name = container.name
+        await asyncio.to_thread(container.rename, name + "-a")
+        renamed = await messages(on_a, 10.0, about=container.id, until=lambda m: m["action"] == "rename")
+        assert renamed, "client of A got nothing"
+        assert renamed[-1]["origin"] == origin_of(b)
         await on_b.close()
         await asyncio.to_thread(b.stop)
         # a change while nobody leads is not lost: A resumes from B's cursor in Redis
-        await asyncio.to_thread(container.unpause)
-        got = await messages(on_a, 15.0, about=container.id, until=lambda m: m["action"] == "unpause")
-        assert [m["action"] for m in got] == ["unpause"]  # and the pause is not repeated
+        await asyncio.to_thread(container.rename, name + "-b")
+        got = await messages(on_a, 20.0, about=container.id, until=lambda m: m["action"] == "rename")
+        # and the first rename is not repeated
+        assert [(m["action"], m["name"]) for m in got] == [("rename", name + "-b")]
         assert got[0]["origin"] == origin_of(a)
         assert leader(redis_server.url) == origin_of(a)
     finally:

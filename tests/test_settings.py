@@ -106,3 +106,21 @@ def test_it_uses_redis_for_channels_when_redis_url_is_set(tmp_path):
         timeout=60,
     )
     assert out.stdout.strip() == "channels_redis.core.RedisChannelLayer"
+
+
+def test_it_trusts_a_tls_proxy_only_when_told(tmp_path):
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(getattr(settings, 'SECURE_PROXY_SSL_HEADER', None), settings.SESSION_COOKIE_SECURE, "
+        "settings.CSRF_COOKIE_SECURE)"
+    )
+
+    def read(**overrides) -> str:
+        environ = {k: v for k, v in os.environ.items() if k != "BEHIND_TLS_PROXY"}
+        environ |= {"DOCKERPANEL_DATA": str(tmp_path), "DJANGO_SETTINGS_MODULE": "dockerpanel.settings", **overrides}
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environ, capture_output=True, text=True)
+        return out.stdout.strip() or out.stderr
+
+    assert read() == "None False False"
+    assert read(BEHIND_TLS_PROXY="1") == "('HTTP_X_FORWARDED_PROTO', 'https') True True"
+    assert "BEHIND_TLS_PROXY='sure' is not a boolean" in read(BEHIND_TLS_PROXY="sure")

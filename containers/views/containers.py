@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
-from containers import audit, cli, engine
+from containers import audit, cli, engine, own_container
 from containers.access import get_container_or_404
 from containers.models import Preference
 from containers.roles import forbidden, has_role, role_required
@@ -113,6 +113,7 @@ def display_row(row: engine.ContainerRow, now: float, host: str) -> dict:
         "ports": port_parts(row.ports, host),
         "ports_text": cli.ports(row.ports),
         "labels": row.labels,
+        "own": own_container.is_own(row.id, row.name),
     }
 
 
@@ -304,6 +305,23 @@ ACTIONS = {
 }
 
 
+def _refused_on_own(request: HttpRequest, target: engine.ContainerRef, verb: str, params: dict) -> str:
+    """The refusal message (audited) when `verb` would end the panel's own container, else ""."""
+    if verb not in own_container.REFUSED or not own_container.is_own(target.id, target.name):
+        return ""
+    message = own_container.refusal(verb, target.name)
+    audit.record(
+        request,
+        f"container.{verb}",
+        target_id=target.id,
+        target_name=target.name,
+        params={**params, "own_container": True},
+        ok=False,
+        result=message,
+    )
+    return message
+
+
 def _perform(request: HttpRequest, ref: str, verb: str) -> HttpResponse:
     params = {k: v for k, v in request.POST.items() if k in ("timeout", "signal")}
     try:
@@ -313,6 +331,9 @@ def _perform(request: HttpRequest, ref: str, verb: str) -> HttpResponse:
         raise
     action = ACTIONS[verb]
     command = action.cli(target.name, request)
+    if refused := _refused_on_own(request, target, verb, params):
+        messages.error(request, refused)
+        return redirect(_next(request, f"/containers/{target.name}/"))
     try:
         with audit.attempt(
             request, f"container.{verb}", target_id=target.id, target_name=target.name, params=params
@@ -386,6 +407,9 @@ def container_remove(request: HttpRequest, ref: str) -> HttpResponse:
     target = get_container_or_404(ref)
     force = request.POST.get("force") in ("1", "on", "true")
     command = f"docker rm{' -f' if force else ''} {target.name}"
+    if refused := _refused_on_own(request, target, "remove", {"force": force}):
+        messages.error(request, refused)
+        return redirect(f"/containers/{target.name}/")
     if request.POST.get("confirm") != "yes":
         info = engine.inspect_container(target.id)
         return render(
@@ -451,6 +475,15 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
     for cid in ids:
         name = request.POST.get(f"name-{cid}", cid[:12])
         command = f"{base} {name}"
+        target = engine.ContainerRef(cid, name)
+        if own_container.candidate():  # in a container: a name or short ID must not slip past the check
+            try:
+                target = engine.resolve_container(cid)
+            except engine.EngineError:
+                pass  # the engine's own error follows below
+        if refused := _refused_on_own(request, target, verb, {"bulk": True, "force": force}):
+            results.append({"name": name, "id": cid, "ok": False, "message": refused, "command": command})
+            continue
         try:
             # each item's attempt is on record before its engine call (AuditUnavailable stops the rest)
             with audit.attempt(
@@ -503,6 +536,10 @@ def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base:
                 continue
             if found.id not in [c.id for c in chosen]:
                 chosen.append(by_id[found.id])
+    # The panel's own container is left out, whatever the scope, and the page says why.
+    own = [r for r in chosen if own_container.is_own(r.id, r.name)]
+    chosen = [r for r in chosen if r not in own]
+    if not scope:
         heading = f"{title} {len(chosen)} selected container{'s' if len(chosen) != 1 else ''}"
         cli_form = f"{base} {' '.join(r.name for r in chosen)}"
     now = time.time()
@@ -515,6 +552,7 @@ def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base:
             "heading": heading,
             "rows": [display_row(r, now, browsing_host(request)) for r in chosen],
             "unknown": unknown,
+            "own": [own_container.refusal(verb, r.name) for r in own],
             "force": force,
             "cli": cli_form,
             "timeout": _timeout(request),
@@ -537,7 +575,12 @@ def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
     info = engine.inspect_container(target.id)
     section = request.GET.get("section", "")
     wanted = [section] if is_htmx(request) and section in SECTIONS else list(SECTIONS)
-    context = {"target": target, "c": _summary(info, browsing_host(request)), "sections": wanted}
+    context = {
+        "target": target,
+        "c": _summary(info, browsing_host(request)),
+        "sections": wanted,
+        "own": own_container.is_own(target.id, target.name),
+    }
     if "inspect" in wanted:
         context["inspect_json"] = json.dumps(info, indent=2, sort_keys=False)
     if "processes" in wanted:
