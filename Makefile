@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup engine browsers lint pytest clean image deploy-images
+.PHONY: run test setup engine browsers lint pytest pgtest clean image deploy-images
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,7 +56,12 @@ lint: $(VENV)/.requirements-dev
 pytest: $(VENV)/.requirements-dev
 	$(VENV)/bin/pytest --reruns 2 --reruns-delay 3
 
-test: setup $(VENV)/.requirements-dev engine browsers lint pytest
+# The tests where the database matters, again on a PostgreSQL 15 cluster started for the run.
+PG_TESTS ?= tests/test_audit_log.py tests/test_healthz.py tests/test_container_bulk.py tests/test_engine_faults.py
+pgtest: $(VENV)/.requirements-dev
+	$(PY) -m tests.live postgres -- $(VENV)/bin/pytest -p no:cacheprovider $(PG_TESTS)
+
+test: setup $(VENV)/.requirements-dev engine browsers lint pytest pgtest
 
 clean:
 	rm -rf staticfiles static/vendor

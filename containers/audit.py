@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 from django import forms
 from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -27,6 +31,43 @@ def client_ip(request) -> str | None:
     return client[0] if client else None
 
 
+class AuditUnavailable(Exception):
+    """The audit log cannot be written (read-only or full data folder, database down): the action
+    is refused, since it would leave no record. str() says why, for the user."""
+
+    def __init__(self, action: str, cause: BaseException):
+        self.action = action
+        self.cause = cause
+        super().__init__(
+            f"Not done: the audit log cannot be written, so '{action}' was refused ({cause}). "
+            "Check the data folder (DOCKERPANEL_DATA) or the database: is it full or read-only?"
+        )
+
+
+IN_PROGRESS, DONE, INTERRUPTED = "in progress", "done", "interrupted"
+_PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _entry(request, action: str, user, **fields) -> AuditEntry:
+    if user is None and request is not None:
+        user = request.user if hasattr(request, "user") else request.get("user")
+    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    fields["target_id"] = fields.get("target_id", "")[:128]
+    fields["target_name"] = fields.get("target_name", "")[:255]
+    fields["params"] = fields.get("params") or {}
+    try:
+        return AuditEntry.objects.create(
+            user=user if authenticated else None,
+            username=user.get_username() if authenticated else "",
+            action=action,
+            client_ip=client_ip(request),
+            **fields,
+        )
+    except DatabaseError as e:
+        log.error("could not write audit entry %s %s: %s", action, fields["target_name"] or fields["target_id"], e)
+        raise AuditUnavailable(action, e) from e
+
+
 def record(
     request,
     action: str,
@@ -38,30 +79,49 @@ def record(
     ok: bool = True,
     result: str = "",
 ) -> AuditEntry | None:
-    """Write one entry. `request` is an HttpRequest or an ASGI scope (for consumers).
+    """Write one finished entry. `request` is an HttpRequest or an ASGI scope (for consumers).
 
-    Never raises: a failing audit write is logged, and must not turn a done action into an error.
+    Raises AuditUnavailable when it cannot be written: callers record *before* acting (or use
+    attempt()), so a failing audit log refuses the action instead of hiding it. Entries of clients
+    without a login, and refusals a hostile page can repeat, are limited per address: past
+    AUDIT_ANONYMOUS_PER_MINUTE they are not written (None).
     """
     if user is None and request is not None:
         user = request.user if hasattr(request, "user") else request.get("user")
     authenticated = user is not None and getattr(user, "is_authenticated", False)
-    try:
-        if (not authenticated or action in REFUSALS) and flooding(client_ip(request)):
-            return None
-        return AuditEntry.objects.create(
-            user=user if authenticated else None,
-            username=user.get_username() if authenticated else "",
-            action=action,
-            target_id=target_id[:128],
-            target_name=target_name[:255],
-            params=params or {},
-            ok=ok,
-            result=result,
-            client_ip=client_ip(request),
-        )
-    except Exception:
-        log.exception("could not write audit entry %s %s", action, target_name or target_id)
+    if (not authenticated or action in REFUSALS) and flooding(client_ip(request)):
         return None
+    return _entry(
+        request, action, user, target_id=target_id, target_name=target_name, params=params, ok=ok, result=result
+    )
+
+
+def begin(request, action: str, *, user=None, target_id: str = "", target_name: str = "", params=None) -> AuditEntry:
+    """Write an attempt "in progress" before acting; raises AuditUnavailable (then do nothing)."""
+    return _entry(
+        request,
+        action,
+        user,
+        target_id=target_id,
+        target_name=target_name,
+        params=params,
+        ok=False,
+        result="in progress",
+        state=IN_PROGRESS,
+        process=_PROCESS,
+    )
+
+
+def finish(entry: AuditEntry, *, ok: bool, result: str = "", **changes) -> None:
+    """Complete an attempt once with its outcome (changes: target_id, target_name, params).
+
+    The action has happened by now, so a failure here is logged, not raised: the entry stays
+    "in progress" and is marked interrupted at the next start.
+    """
+    try:
+        AuditEntry.objects.filter(pk=entry.pk, state=IN_PROGRESS).update(state=DONE, ok=ok, result=result, **changes)
+    except DatabaseError:
+        log.exception("could not complete audit entry %s (%s)", entry.pk, entry.action)
 
 
 # Refusals a hostile page can repeat with a logged-in user's cookies (a loop of foreign-origin
@@ -76,18 +136,84 @@ def flooding(address: str | None) -> bool:
     recent = AuditEntry.objects.filter(
         Q(user__isnull=True) | Q(action__in=REFUSALS), client_ip=address, created__gte=since
     )
-    return recent.count() >= settings.AUDIT_ANONYMOUS_PER_MINUTE
+    try:
+        return recent.count() >= settings.AUDIT_ANONYMOUS_PER_MINUTE
+    except DatabaseError:
+        return False  # writing then fails with AuditUnavailable, which says why
 
 
 @contextmanager
-def failure_recorded(request, action: str, **entry) -> Iterator[None]:
-    """If the block raises an EngineError (the engine being down included), write the entry with
-    the error's text, then let the error go on to the caller's message or error page."""
+def attempt(request, action: str, **entry) -> Iterator[AuditEntry]:
+    """Record the attempt, run the block, complete the entry with the outcome.
+
+    An EngineError completes it as failed with the error's text and goes on to the caller; set
+    `.result` (and target_id/target_name/params) on the yielded entry to word a success.
+    """
+    started = begin(request, action, **entry)
+    started.result = ""
     try:
-        yield
+        yield started
     except EngineError as e:
-        record(request, action, ok=False, result=str(e), **entry)
+        finish(started, ok=False, result=str(e))
         raise
+    except BaseException as e:
+        finish(started, ok=False, result=f"failed: {type(e).__name__}: {e}")
+        raise
+    finish(
+        started,
+        ok=True,
+        result=started.result,
+        target_id=started.target_id[:128],
+        target_name=started.target_name[:255],
+        params=started.params,
+    )
+
+
+def mark_interrupted() -> int:
+    """Mark attempts left open by server processes on this host that no longer run; their number."""
+    open_here = AuditEntry.objects.filter(state=IN_PROGRESS, process__startswith=f"{socket.gethostname()}:")
+    dead = [p for p in open_here.values_list("process", flat=True).distinct() if not _alive(p)]
+    if not dead:
+        return 0
+    return open_here.filter(process__in=dead).update(
+        state=INTERRUPTED, ok=False, result="interrupted: the server process stopped before this finished"
+    )
+
+
+_start_lock = threading.Lock()
+_started = False
+
+
+def mark_interrupted_at_start() -> None:
+    """mark_interrupted() once per server process, at its first request (not at import: no
+    database work then); a database that is down only gets a log line, and a later try."""
+    global _started
+    if _started:
+        return
+    with _start_lock:
+        if _started:
+            return
+        _started = True
+    try:
+        count = mark_interrupted()
+    except DatabaseError as e:
+        log.error("could not mark interrupted audit attempts: %s", e)
+        _started = False
+        return
+    if count:
+        log.warning("marked %d audit attempts left in progress by a stopped server process as interrupted", count)
+
+
+def _alive(process: str) -> bool:
+    pid = process.rsplit(":", 1)[-1]
+    return process == _PROCESS or (pid.isdigit() and os.path.exists(f"/proc/{pid}"))
+
+
+def database_writable() -> None:
+    """Raise DatabaseError unless the database accepts a write (tried in a transaction rolled back)."""
+    with transaction.atomic():
+        AuditEntry.objects.create(action="healthz.write-check", state=DONE)
+        transaction.set_rollback(True)
 
 
 class AuditFilter(forms.Form):

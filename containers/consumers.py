@@ -7,6 +7,7 @@ refused socket is accepted and closed at once with 4401 (not logged in) or 4403 
 from __future__ import annotations
 
 import json
+import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -20,6 +21,9 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 # The user's role changed: reconnect, so the role is checked again (see static/js/live.js).
 CLOSE_ROLE_CHANGED = 4000
+# The channel layer (Redis) cannot be reached: no live updates for now; the page retries.
+CLOSE_LAYER_DOWN = 4503
+log = logging.getLogger(__name__)
 
 
 def user_group(user_id: int) -> str:
@@ -34,6 +38,7 @@ class PanelConsumer(AsyncWebsocketConsumer):
     role = "viewer"
     refused = False
     user_group_name = ""
+    layer_error = ""
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -47,8 +52,12 @@ class PanelConsumer(AsyncWebsocketConsumer):
         if not await database_sync_to_async(has_role)(user, self.role):
             await self.refuse(CLOSE_FORBIDDEN, f"{user} lacks the {self.role} role")
             return
-        self.user_group_name = user_group(user.pk)
-        await self.channel_layer.group_add(self.user_group_name, self.channel_name)
+        try:
+            await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+            self.user_group_name = user_group(user.pk)
+        except Exception as e:  # Redis down: the socket still works, only without remote closing
+            log.warning("channel layer unavailable: %s", e)
+            self.layer_error = f"{type(e).__name__}: {e}"
         await self.start()
 
     async def refuse(self, code: int, why: str) -> None:
@@ -69,7 +78,10 @@ class PanelConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.user_group_name:
-            await self.channel_layer.group_discard(self.user_group_name, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.user_group_name, self.channel_name)
+            except Exception as e:  # Redis went away meanwhile: nothing left to leave
+                log.warning("channel layer unavailable: %s", e)
 
     async def user_recheck(self, message: dict) -> None:
         """The user's password changed: sockets of the user's other sessions close as logged out."""
@@ -88,13 +100,35 @@ class EventsConsumer(PanelConsumer):
     """Live updates: relays the small "changed" messages published to the events group
     (by this process's engine-events listener, started here on first use, and by audit entries)."""
 
+    joined = False
+
     async def start(self) -> None:
-        ensure_listener()
-        await self.channel_layer.group_add(EVENTS_GROUP, self.channel_name)
+        listener = ensure_listener()
+        if not self.layer_error:
+            try:
+                await self.channel_layer.group_add(EVENTS_GROUP, self.channel_name)
+                self.joined = True
+            except Exception as e:
+                self.layer_error = f"{type(e).__name__}: {e}"
         await self.accept()
+        if self.layer_error:  # degrade, say so and let the page retry: never a 500 at the handshake
+            message = f"Live updates are off: the channel layer (Redis) cannot be reached ({self.layer_error})."
+            await self.send(text_data=json.dumps({"kind": "live", "action": "unavailable", "message": message}))
+            await self.close(code=CLOSE_LAYER_DOWN)
+            return
+        if listener.down:  # a page opened while the engine is away learns it at once
+            await self.send(
+                text_data=json.dumps(
+                    {"kind": "engine", "type": "engine", "action": "unreachable", "error": listener.down}
+                )
+            )
 
     async def disconnect(self, code: int) -> None:
-        await self.channel_layer.group_discard(EVENTS_GROUP, self.channel_name)
+        if self.joined:
+            try:
+                await self.channel_layer.group_discard(EVENTS_GROUP, self.channel_name)
+            except Exception as e:
+                log.warning("channel layer unavailable: %s", e)
         await super().disconnect(code)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:

@@ -9,6 +9,8 @@ import codecs
 import http.client
 import os
 import re
+import socket
+import ssl
 import struct
 import threading
 import time
@@ -32,10 +34,34 @@ class EngineError(Exception):
 class EngineUnavailable(EngineError):
     """The engine cannot be reached at all."""
 
+    kind = "unreachable"
+
     def __init__(self, address: str, detail: str):
         self.address = address
         self.detail = detail
         super().__init__(f"The Docker engine at {address} cannot be reached: {detail}")
+
+
+class EngineLost(EngineUnavailable):
+    """The connection broke in the middle of an answer (engine killed or restarted, stream cut)."""
+
+    kind = "lost"
+
+    def __init__(self, address: str, detail: str):
+        self.address = address
+        self.detail = detail
+        EngineError.__init__(self, f"The connection to the Docker engine at {address} was lost: {detail}")
+
+
+class EngineTimeout(EngineUnavailable):
+    """The engine accepted the connection but did not answer in time (hung or overloaded)."""
+
+    kind = "timeout"
+
+    def __init__(self, address: str, seconds: float | None):
+        self.address = address
+        self.detail = f"no answer within {seconds:g} s" if seconds else "no answer within the timeout"
+        EngineError.__init__(self, f"The Docker engine at {address} is not answering ({self.detail}).")
 
 
 class NotFound(EngineError):
@@ -57,7 +83,7 @@ class Ambiguous(EngineError):
 
 
 _lock = threading.Lock()
-_clients: dict[str, docker.DockerClient] = {}
+_clients: dict[tuple[str, float], docker.DockerClient] = {}
 
 
 def address() -> str:
@@ -65,22 +91,40 @@ def address() -> str:
     return settings.DOCKER_HOST or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
-def client() -> docker.DockerClient:
+def client(long: bool = False) -> docker.DockerClient:
     """A client for the configured engine, made on first use with API version negotiation.
 
+    Page calls wait DOCKER_PAGE_TIMEOUT for an answer, long operations (pull, create, stop, remove)
+    DOCKER_TIMEOUT. The calling thread's idle database connections are given back first: a request
+    must not hold one while it waits on an engine that may hang.
     A failed connection is not cached, so the panel recovers by itself when the engine comes back.
     """
+    _release_database()
     base_url = address()
+    timeout = timeout_for(long)
     with _lock:
-        cached = _clients.get(base_url)
+        cached = _clients.get((base_url, timeout))
     if cached is not None:
         return cached
     try:
-        made = docker.DockerClient(base_url=base_url, version="auto", timeout=settings.DOCKER_TIMEOUT)
-    except docker.errors.DockerException as e:
-        raise EngineUnavailable(base_url, _reason(e)) from e
+        made = docker.DockerClient(base_url=base_url, version="auto", timeout=timeout)
+    except Exception as e:
+        raise translate(e) from e
     with _lock:
-        return _clients.setdefault(base_url, made)
+        return _clients.setdefault((base_url, timeout), made)
+
+
+def timeout_for(long: bool) -> float:
+    return settings.DOCKER_TIMEOUT if long else settings.DOCKER_PAGE_TIMEOUT
+
+
+def _release_database() -> None:
+    """Close (or give back to the pool) this thread's database connections outside transactions."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
 
 
 def forget_clients() -> None:
@@ -102,8 +146,28 @@ def _reason(e: Exception) -> str:
     return text
 
 
-def translate(e: Exception, what: str = "") -> EngineError:
-    """Turn an SDK or transport exception into an EngineError with a readable message."""
+# A connection that broke in the middle of an answer, at whichever layer noticed it first.
+_LOST = (
+    urllib3.exceptions.ProtocolError,  # IncompleteRead and "Connection broken" included
+    urllib3.exceptions.DecodeError,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    http.client.HTTPException,  # IncompleteRead, RemoteDisconnected, BadStatusLine
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+    EOFError,
+)
+_TIMEOUT = (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, socket.timeout, TimeoutError)
+_TLS = (ssl.SSLError, requests.exceptions.SSLError, urllib3.exceptions.SSLError, docker.errors.TLSParameterError)
+
+
+def translate(e: BaseException, what: str = "") -> EngineError:
+    """Turn any SDK or transport exception into an EngineError with a readable message.
+
+    Never raises: whatever broke while talking to the engine becomes an EngineError, so streamed
+    answers can always end with an error event instead of an exception after the response started.
+    """
     if isinstance(e, EngineError):
         return e
     prefix = f"{what}: " if what else ""
@@ -113,14 +177,51 @@ def translate(e: Exception, what: str = "") -> EngineError:
         if e.status_code == 409:
             return Conflict(prefix + _explanation(e))
         return EngineError(prefix + _explanation(e))
-    if isinstance(e, (requests.exceptions.ConnectionError, ConnectionError, FileNotFoundError, PermissionError)):
+    chain = _chain(e)
+    if any(isinstance(c, _TLS) for c in chain):
+        forget_clients()
+        return EngineUnavailable(address(), f"TLS handshake or certificate failed ({_first(chain, _TLS)})")
+    if any(type(c).__module__.split(".")[0] == "paramiko" for c in chain):
+        forget_clients()
+        return EngineUnavailable(address(), f"the SSH connection failed ({type(chain[-1]).__name__}: {chain[-1]})")
+    if isinstance(chain[-1], _REFUSED):  # nobody listens: not started, wrong address, no permission
         forget_clients()
         return EngineUnavailable(address(), _reason(e))
-    if isinstance(e, requests.exceptions.Timeout):
-        return EngineError(prefix + "the engine did not answer in time")
+    if any(isinstance(c, _TIMEOUT) for c in chain):
+        return EngineTimeout(address(), None)
+    if any(isinstance(c, _LOST) for c in chain):
+        forget_clients()
+        lost = chain[-1]
+        return EngineLost(address(), f"{type(lost).__name__}: {lost}" if str(lost) else type(lost).__name__)
+    if isinstance(e, (requests.exceptions.ConnectionError, ConnectionError)):
+        forget_clients()
+        return EngineUnavailable(address(), _reason(e))
+    if any(isinstance(c, (OSError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError)) for c in chain):
+        forget_clients()
+        return EngineLost(address(), f"{type(chain[-1]).__name__}: {chain[-1]}")
     if isinstance(e, docker.errors.DockerException):
         return EngineError(prefix + str(e))
-    raise e
+    return EngineError(f"{prefix}unexpected error talking to the engine ({type(e).__name__}: {e})")
+
+
+_REFUSED = (FileNotFoundError, ConnectionRefusedError, PermissionError, socket.gaierror)
+
+
+def _chain(e: BaseException) -> list[BaseException]:
+    """e and what it wraps, outermost first: requests wraps urllib3's error, which wraps the socket's."""
+    chain = [e]
+    while len(chain) < 8:
+        seen = chain[-1]
+        inner = next((a for a in seen.args if isinstance(a, BaseException)), None)
+        inner = inner or getattr(seen, "reason", None) or seen.__cause__ or seen.__context__
+        if not isinstance(inner, BaseException) or inner in chain:
+            break
+        chain.append(inner)
+    return chain
+
+
+def _first(chain: list[BaseException], kinds: tuple) -> BaseException:
+    return next(c for c in chain if isinstance(c, kinds))
 
 
 def _explanation(e: docker.errors.APIError) -> str:
@@ -284,7 +385,7 @@ def pull(ref: ImageReference):
     """
     tag_or_digest = ref.digest or ref.tag
     try:
-        stream = client().api.pull(ref.repository, tag=tag_or_digest, stream=True, decode=True)
+        stream = client(long=True).api.pull(ref.repository, tag=tag_or_digest, stream=True, decode=True)
         for event in stream:
             if "error" in event:
                 raise EngineError(_pull_error(ref, event.get("error", "")))
@@ -392,7 +493,7 @@ def container_diff(container_id: str) -> list[tuple[str, str]]:
 
 def _container_call(what: str, call) -> None:
     try:
-        call(client().api)
+        call(client(long=True).api)
     except Exception as e:
         raise translate(e, what) from e
 
@@ -512,7 +613,7 @@ def ensure_dangling(image_id: str) -> None:
 def remove_image(ref: str, force: bool = False) -> list[str]:
     """`docker rmi [-f]`: returns the engine's "Untagged:/Deleted:" lines. In use: ImageInUse."""
     try:
-        done = client().api.remove_image(ref, force=force)
+        done = client(long=True).api.remove_image(ref, force=force)
     except docker.errors.APIError as e:
         if e.status_code == 409:
             image_id = inspect_image(ref)["Id"]
@@ -631,7 +732,7 @@ def create_container(
     """`docker create`; `ports` is the SDK argument that containers.ports.to_sdk builds."""
     policy = {"Name": restart_policy} if restart_policy and restart_policy != "no" else None
     try:
-        c = client().containers.create(
+        c = client(long=True).containers.create(
             image,
             command or None,
             name=name or None,
@@ -650,7 +751,7 @@ def create_container(
 
 def start_container(container_id: str) -> None:
     try:
-        client().api.start(container_id)
+        client(long=True).api.start(container_id)
     except Exception as e:
         raise translate(e, "start") from e
 
@@ -658,7 +759,7 @@ def start_container(container_id: str) -> None:
 def discard_container(container_id: str) -> None:
     """`docker rm -f`; a container that is already gone is fine."""
     try:
-        client().api.remove_container(container_id, force=True, v=True)
+        client(long=True).api.remove_container(container_id, force=True, v=True)
     except docker.errors.NotFound:
         return
     except Exception as e:
@@ -715,7 +816,7 @@ def exec_stream(container_id: str, argv: list[str], environment: dict[str, str] 
     """`docker exec` with stdout and stderr as they come: yields {"output": text}, then {"exit_code": n}."""
 
     try:
-        api = client().api
+        api = client(long=True).api
         created = api.exec_create(container_id, argv, stdout=True, stderr=True, tty=False, environment=environment)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         for chunk in api.exec_start(created["Id"], stream=True):
@@ -838,7 +939,7 @@ def exec_terminal(
     """`docker exec -it` : start `cmd` (default: bash, else sh) on a tty and hand back its socket."""
 
     session = uuid.uuid4().hex
-    api = client().api
+    api = client(long=True).api
     try:
         created = api.exec_create(
             container_id,
@@ -865,7 +966,7 @@ def exec_terminal(
 
 def attach_terminal(container_id: str) -> TerminalStream:
     """`docker attach`: the main process's tty. Ctrl-P Ctrl-Q (the engine's detach keys) ends it."""
-    api = client().api
+    api = client(long=True).api
     try:
         raw = api.attach_socket(container_id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
     except Exception as e:
@@ -924,7 +1025,7 @@ def kill_terminal(stream: TerminalStream) -> int:
     try:
         if not terminal_target(stream.container_id).running:
             return 0
-        api = client().api
+        api = client(long=True).api
         created = api.exec_create(
             stream.container_id, ["/bin/sh", "-c", _KILL_SCRIPT, "kill", SESSION_ENV, stream.session], user="0"
         )
@@ -956,6 +1057,7 @@ class EngineStream:
         self._response = response
         self._iterator = make_iterator(response)
         self.closed = False
+        self.lost = ""  # why the engine ended the stream early, if it did (set by its reader)
 
     def __iter__(self):
         return self
@@ -965,10 +1067,14 @@ class EngineStream:
             raise StopIteration
         try:
             return next(self._iterator)
-        except (OSError, ValueError, AttributeError, http.client.HTTPException, urllib3.exceptions.HTTPError):
-            # the socket was shut down by close(), or the engine went away mid-stream
+        except StopIteration:
+            raise
+        except Exception as e:
+            if self.closed:  # the socket was shut down by close(): the reader asked for the end
+                raise StopIteration from None
+            # the engine went away mid-stream: say so, so no page mistakes it for the end of a log
             self.close()
-            raise StopIteration from None
+            raise translate(e) from e
 
     def close(self) -> None:
         if self.closed:
@@ -1002,7 +1108,8 @@ def _body_blocks(response):
     while True:
         line = fp.readline(1024)
         if not line.strip():
-            return
+            # the connection ended without the last (empty) chunk: the engine went away
+            raise http.client.IncompleteRead(b"", None)
         size = int(line.split(b";", 1)[0], 16)
         if size == 0:
             return
@@ -1011,7 +1118,7 @@ def _body_blocks(response):
         if data:
             yield data
         if len(data) < size:
-            return
+            raise http.client.IncompleteRead(data, size - len(data))
 
 
 def _raw_blocks(response):

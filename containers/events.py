@@ -147,6 +147,7 @@ class Listener:
         self.stream: engine.EventStream | None = None
         self.lock = threading.Lock()
         self.stopped = False
+        self.down = ""  # why the engine cannot be followed, while it cannot: told to each new page
         self.lease = RedisLease(settings.REDIS_URL) if settings.REDIS_URL else None
         self.task = loop.create_task(self.run(), name="engine-events")
 
@@ -171,11 +172,13 @@ class Listener:
                         log.info("engine events: reconnected")
                         await self.publish(layer, {"type": "engine", "action": "reconnected"})
                     failures, broken, down = 0, False, False
+                    self.down = ""
                 elif isinstance(item, engine.EngineError):
                     if not down:
                         log.warning("engine events: %s", item)
                         await self.publish(layer, {"type": "engine", "action": "unreachable", "error": str(item)})
                     failures, down = failures + 1, True
+                    self.down = str(item)
                 elif self.lease and not self.lease.held:
                     self.close_stream()  # another process leads now: it publishes this event
                 elif self.cursor.is_new(item):

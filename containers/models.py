@@ -33,6 +33,15 @@ class AuditEntry(models.Model):
     ok = models.BooleanField(default=True)
     result = models.TextField(blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
+    # An attempt is written "in progress" before the engine call and completed once after it;
+    # one left open by a server process that died is marked "interrupted" when the panel starts.
+    state = models.CharField(
+        max_length=16,
+        default="done",
+        choices=[("in progress", "in progress"), ("done", "done"), ("interrupted", "interrupted")],
+    )
+    # host:pid of the server process that wrote an attempt, to tell a dead process's attempts apart
+    process = models.CharField(max_length=80, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]

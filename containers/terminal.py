@@ -32,15 +32,14 @@ import json
 import re
 import shlex
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
 from containers import audit, engine
 from containers.consumers import PanelConsumer
+from containers.streaming import short_call
 
 CHUNK = 65536
 BATCH_S = 0.004
@@ -49,7 +48,6 @@ ACK_EVERY = 32 * 1024
 DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q, the engine's default
 # Engine calls block (open, resize, exit status, clean-up); they get their own threads so a burst of
 # terminals opening or closing never waits behind, or holds up, the rest of the server.
-_engine_threads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="terminal-engine")
 _USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})?$")
 
 
@@ -112,7 +110,7 @@ def _gather(sock, data: bytes) -> tuple[bytes, bool]:
 
 
 async def in_engine_thread(fn, *args):
-    return await asyncio.get_running_loop().run_in_executor(_engine_threads, partial(fn, *args))
+    return await short_call(fn, *args)
 
 
 def _query(scope) -> dict[str, str]:
@@ -170,12 +168,24 @@ class TerminalConsumer(PanelConsumer):
         """Check the options, find the container and open the engine stream (or say why not)."""
         self.cols, self.rows = _size(options.get("cols")) or self.cols, _size(options.get("rows")) or self.rows
         ref = self.scope["url_route"]["kwargs"]["ref"]
+        started = None
         try:
             self.prepare(options)
             self.target = await in_engine_thread(self.find_target, ref)
+            # on record before the process starts; refused if the audit log cannot be written
+            started = await database_sync_to_async(audit.begin)(
+                self.scope,
+                self.action,
+                target_id=self.target.id,
+                target_name=self.target.name,
+                params=self.audit_params(),
+            )
             self.stream = await in_engine_thread(self.open_stream)
-        except (engine.EngineError, ValueError) as e:
-            await self.record(ok=False, result=str(e), target_name=self.target.name if self.target else ref)
+        except (engine.EngineError, ValueError, audit.AuditUnavailable) as e:
+            if started is not None:
+                await database_sync_to_async(audit.finish)(started, ok=False, result=str(e))
+            elif not isinstance(e, audit.AuditUnavailable):
+                await self.record(ok=False, result=str(e), target_name=self.target.name if self.target else ref)
             await self.send(text_data=json.dumps({"type": "error", "message": str(e)}))
             await self.close()
             return
@@ -183,7 +193,7 @@ class TerminalConsumer(PanelConsumer):
         if self.stream.pending:
             await self.send_output(self.stream.pending)
         self.reader = asyncio.create_task(self.pump())
-        await self.record(result="session opened")  # after the reader starts: the prompt need not wait
+        await database_sync_to_async(audit.finish)(started, ok=True, result="session opened")
 
     def prepare(self, options: dict) -> None:
         """Check the request's options before anything runs (ValueError to refuse)."""
@@ -311,7 +321,7 @@ class TerminalConsumer(PanelConsumer):
         if closing:
             params["duration_s"] = round(time.monotonic() - self.opened_at, 1)
             params["exit_code"] = self.exit_code
-        await database_sync_to_async(audit.record)(
+        await database_sync_to_async(_record_session)(
             self.scope,
             self.action,
             target_id=self.target.id if self.target else "",
@@ -320,6 +330,14 @@ class TerminalConsumer(PanelConsumer):
             ok=ok,
             result=result,
         )
+
+
+def _record_session(scope, action: str, **entry) -> None:
+    """The session's entries after it started: the process exists, so a failing write is only logged."""
+    try:
+        audit.record(scope, action, **entry)
+    except audit.AuditUnavailable:
+        pass  # audit.record has logged it
 
 
 class ExecConsumer(TerminalConsumer):

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs
 
 from containers import engine, logs, stats
 from containers.consumers import PanelConsumer
+from containers.streaming import short_call
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
@@ -29,12 +30,17 @@ def call_soon(loop: asyncio.AbstractEventLoop, callback: Callable, *args) -> Non
 
 
 def read_in_thread(stream: engine.EngineStream, handle: Callable[[object], None], done: Callable[[], None]):
-    """Iterate an engine stream in a daemon thread, calling handle(item) for each and done() at the end."""
+    """Iterate an engine stream in a daemon thread, calling handle(item) for each and done() at the end.
+
+    If the engine goes away mid-stream, stream.lost holds the error's text when done() is called.
+    """
 
     def run() -> None:
         try:
             for item in stream:
                 handle(item)
+        except engine.EngineError as e:
+            stream.lost = str(e)
         finally:
             done()
 
@@ -55,7 +61,7 @@ class ContainerConsumer(PanelConsumer):
     async def resolve(self) -> engine.ContainerRef | None:
         ref = self.scope["url_route"]["kwargs"]["ref"]
         try:
-            return await asyncio.to_thread(engine.resolve_container, ref)
+            return await short_call(engine.resolve_container, ref)
         except engine.EngineError as e:
             await self.fail(str(e), CLOSE_NOT_FOUND if isinstance(e, engine.NotFound) else CLOSE_BAD_REQUEST)
             return None
@@ -68,7 +74,7 @@ class ContainerConsumer(PanelConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.stream is not None:
-            await asyncio.to_thread(self.stream.close)
+            await short_call(self.stream.close)
         await super().disconnect(code)
 
 
@@ -102,8 +108,8 @@ class LogsConsumer(ContainerConsumer):
         if container is None:
             return
         try:
-            tty = await asyncio.to_thread(engine.container_tty, container.id)
-            self.stream = await asyncio.to_thread(
+            tty = await short_call(engine.container_tty, container.id)
+            self.stream = await short_call(
                 engine.logs, container.id, follow=follow, tail=tail, since=since, timestamps=self.timestamps, tty=tty
             )
         except engine.EngineError as e:
@@ -147,7 +153,11 @@ class LogsConsumer(ContainerConsumer):
                 lines, dropped = self.buffer.take(self.BATCH)
                 if not lines and not dropped:
                     if self.buffer.ended and not len(self.buffer):
-                        await self.send(text_data=json.dumps({"type": "end"}))
+                        lost = getattr(self.stream, "lost", "")
+                        # "lost": the engine went away, not the log's end; the page says so and resumes
+                        await self.send(
+                            text_data=json.dumps({"type": "lost", "message": lost} if lost else {"type": "end"})
+                        )
                         return
                     break
                 self.seq += 1
@@ -187,7 +197,7 @@ class StatsConsumer(ContainerConsumer):
         if container is None:
             return
         try:
-            self.stream = await asyncio.to_thread(engine.stats_stream, container.id)
+            self.stream = await short_call(engine.stats_stream, container.id)
         except engine.EngineError as e:
             await self.fail(str(e), CLOSE_BAD_REQUEST)
             return
@@ -211,7 +221,8 @@ class StatsConsumer(ContainerConsumer):
         while True:
             sample = await self.samples.get()
             if sample is None:
-                await self.send(text_data=json.dumps({"type": "end"}))
+                lost = getattr(self.stream, "lost", "")
+                await self.send(text_data=json.dumps({"type": "lost", "message": lost} if lost else {"type": "end"}))
                 return
             if not stats.is_running_sample(sample):
                 await self.send(text_data=json.dumps({"type": "stopped"}))

@@ -57,6 +57,18 @@ def proxy_ssl_header(name: str) -> tuple[str, str] | None:
     return "HTTP_" + header.strip().upper().replace("-", "_"), value.strip()
 
 
+def env_number(name: str, default: str) -> float:
+    """A positive number (seconds, counts) from NAME."""
+    raw = env(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a positive number")
+    return value
+
+
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
@@ -69,12 +81,19 @@ def secret_key(data_dir: Path) -> str:
             raise ImproperlyConfigured("DJANGO_SECRET_KEY is shorter than 32 characters")
         return key
     path = data_dir / "secret_key"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process wrote it first
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_urlsafe(50))
-    return path.read_text().strip()
+    try:
+        if not path.exists():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process wrote it first
+                return path.read_text().strip()
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(50))
+        return path.read_text().strip()
+    except OSError as e:
+        # one line, not a traceback: the fix is the folder's, not the code's
+        raise SystemExit(
+            f"DockerPanel cannot start: the data folder {data_dir} cannot hold its secret key ({e.strerror}). "
+            "Make it writable, or set DJANGO_SECRET_KEY and DOCKERPANEL_DATA."
+        ) from None

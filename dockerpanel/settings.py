@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from dockerpanel.env import env, env_bool, env_int, env_list, proxy_ssl_header, secret_key
+from dockerpanel.env import env, env_bool, env_int, env_list, env_number, proxy_ssl_header, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env("DOCKERPANEL_DATA", str(BASE_DIR / "data"))).resolve()
@@ -55,7 +55,13 @@ AUDIT_ANONYMOUS_PER_MINUTE = env_int("AUDIT_ANONYMOUS_PER_MINUTE", 30)
 
 # Empty means "whatever the docker CLI would use" (DOCKER_HOST, else the default socket).
 DOCKER_HOST = env("DOCKER_HOST")
-DOCKER_TIMEOUT = int(env("DOCKER_TIMEOUT", "60"))
+DOCKER_TIMEOUT = env_number("DOCKER_TIMEOUT", "60")
+# Pages wait less than long operations: a hung engine gives "not answering" quickly, not a hang.
+DOCKER_PAGE_TIMEOUT = env_number("DOCKER_PAGE_TIMEOUT", "10")
+# Threads for blocking engine calls from async code: short ones (pages, websocket handshakes) apart
+# from long ones (pulls, deploys, downloads), so stalled long work cannot starve the short.
+DOCKER_SHORT_WORKERS = int(env_number("DOCKER_SHORT_WORKERS", "16"))
+DOCKER_LONG_WORKERS = int(env_number("DOCKER_LONG_WORKERS", "8"))
 # The container the panel runs in (ID or name); found by itself when empty (containers/own_container.py).
 DOCKERPANEL_CONTAINER_ID = env("DOCKERPANEL_CONTAINER_ID")
 
@@ -82,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "containers.middleware.SessionGuardMiddleware",
+    "containers.middleware.InterruptedAttemptsMiddleware",
     "containers.middleware.FirstRunMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -117,6 +124,13 @@ DATABASES = {
         conn_max_age=0,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A bounded pool: a burst of requests waits for a connection instead of exhausting the server's.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(env_number("DATABASE_POOL_MIN_SIZE", "1")),
+        "max_size": int(env_number("DATABASE_POOL_MAX_SIZE", "10")),
+        "timeout": env_number("DATABASE_POOL_TIMEOUT", "10"),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads write the audit log at once: wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})

@@ -124,4 +124,8 @@ build_debian
 start_registry
 # The live-update tests start their own redis-server on a free port (issue 6).
 ensure_commands redis-server:redis-server
+# The reliability tests start their own PostgreSQL 15 cluster (make pgtest), a private dockerd on a
+# bridge of their own (ip) and tiny tmpfs data folders (issue 14).
+[ -x /usr/lib/postgresql/15/bin/initdb ] || apt_install postgresql-15
+ensure_commands ip:iproute2 runuser:util-linux
 log "ready"

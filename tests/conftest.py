@@ -84,6 +84,29 @@ def make_container(dk):
     return make
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_database_pools(request):
+    """On PostgreSQL (make pgtest), end the other connections before the test database is dropped:
+    the pool's, and those of worker threads (sync_to_async, the engine pools) that outlive tests,
+    would keep the database "accessed by other users"."""
+    from django.conf import settings
+
+    if "pool" not in settings.DATABASES["default"].get("OPTIONS", {}):
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    blocker = request.getfixturevalue("django_db_blocker")
+    yield
+    from django.db import connections
+
+    with blocker.unblock(), connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connections["default"].close_pool()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_engine_client():
     """Each test starts with no cached engine client (some tests point DOCKER_HOST elsewhere)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -34,20 +35,25 @@ def free_port() -> int:
 class PanelServer:
     """`daphne dockerpanel.asgi:application` on a free loopback port with a fresh database."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None):
+    def __init__(self, extra_env: dict[str, str] | None = None, data_dir: str | None = None):
+        """data_dir: a folder of the caller's (e.g. a tiny tmpfs) instead of a fresh temporary one;
+        extra_env may give a DATABASE_URL (otherwise SQLite in the data folder)."""
         self.data = tempfile.TemporaryDirectory(prefix="dockerpanel-live-")
+        self.data_dir = data_dir or self.data.name
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "DOCKERPANEL_DATA": self.data.name,
-            "DJANGO_DEBUG": "0",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            **(extra_env or {}),
-        }
+        self.env = {**os.environ}
         self.env.pop("DATABASE_URL", None)
+        self.env.update(
+            {
+                "DOCKERPANEL_DATA": self.data_dir,
+                "DJANGO_DEBUG": "0",
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                **(extra_env or {}),
+            }
+        )
         self.proc: subprocess.Popen | None = None
-        self.log = Path(self.data.name) / "daphne.log"
+        self.log = Path(self.data.name) / "daphne.log"  # outside data_dir, which a test may fill
 
     def manage(self, *args: str, env: dict[str, str] | None = None) -> str:
         out = subprocess.run(
@@ -67,10 +73,11 @@ class PanelServer:
             "createpaneluser", username, "--role", role, "--skip-validation", env={"DOCKERPANEL_PASSWORD": password}
         )
 
-    def start(self) -> PanelServer:
-        self.manage("migrate", "--noinput", "-v0")
+    def start(self, migrate: bool = True) -> PanelServer:
+        if migrate:
+            self.manage("migrate", "--noinput", "-v0")
         daphne = str(Path(sys.executable).parent / "daphne")
-        with open(self.log, "wb") as log:
+        with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [daphne, "-b", "127.0.0.1", "-p", str(self.port), "dockerpanel.asgi:application"],
                 cwd=ROOT,
@@ -90,6 +97,12 @@ class PanelServer:
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError(f"daphne did not answer on {self.url}:\n{self.log.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: nothing runs on the way out."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -139,6 +152,59 @@ class RedisServer:
             self.proc.terminate()
             self.proc.wait(10)
         self.dir.cleanup()
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL cluster (Debian's postgresql-15) on a free loopback port.
+
+    initdb and postgres refuse to run as root, so as root the cluster belongs to the `postgres`
+    user (made by the Debian package) in a temp folder it owns.
+    """
+
+    BIN = Path("/usr/lib/postgresql/15/bin")
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="dockerpanel-pg-")
+        self.port = free_port()
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/dockerpanel"
+        self.data = os.path.join(self.dir, "data")
+        self.log = os.path.join(self.dir, "postgres.log")
+
+    def _as_owner(self, *argv: str) -> subprocess.CompletedProcess:
+        if os.geteuid() == 0:
+            argv = ("runuser", "-u", "postgres", "--", *argv)
+        return subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=self.dir)
+
+    def _ctl(self, *args: str) -> subprocess.CompletedProcess:
+        return self._as_owner(str(self.BIN / "pg_ctl"), "-D", self.data, "-l", self.log, *args)
+
+    def start(self) -> PostgresServer:
+        if not (self.BIN / "initdb").exists():
+            raise RuntimeError("PostgreSQL 15 is missing: `make engine` installs it (apt-get install postgresql-15)")
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        out = self._as_owner(str(self.BIN / "initdb"), "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        if out.returncode:
+            raise RuntimeError(f"initdb failed:\n{out.stdout}\n{out.stderr}")
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.dir} -c max_connections=100 -c fsync=off"
+        out = self._ctl("-w", "-t", "60", "-o", options, "start")
+        if out.returncode:
+            raise RuntimeError(f"postgres did not start:\n{out.stdout}\n{out.stderr}\n{Path(self.log).read_text()}")
+        self.psql("CREATE DATABASE dockerpanel", database="postgres")
+        return self
+
+    def psql(self, sql: str, database: str = "dockerpanel") -> str:
+        out = self._as_owner(
+            str(self.BIN / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
+            "-At", "-c", sql,
+        )  # fmt: skip
+        if out.returncode:
+            raise RuntimeError(f"psql {sql!r} failed: {out.stderr}")
+        return out.stdout.strip()
+
+    def stop(self) -> None:
+        self._ctl("-m", "immediate", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def login_session(server: PanelServer, username: str, password: str):
@@ -215,3 +281,21 @@ def wait_until(condition, within: float, what: str):
             return value
         time.sleep(0.2)
     raise AssertionError(f"{what} did not happen within {within} s")
+
+
+def main(argv: list[str]) -> int:
+    """`python -m tests.live postgres -- COMMAND...`: run COMMAND with DATABASE_URL set to a fresh
+    PostgreSQL cluster, stopped and removed afterwards."""
+    if len(argv) < 3 or argv[0] != "postgres" or argv[1] != "--":
+        print("usage: python -m tests.live postgres -- COMMAND...", file=sys.stderr)
+        return 2
+    server = PostgresServer().start()
+    try:
+        print(f"[pgtest] PostgreSQL 15 on 127.0.0.1:{server.port}", flush=True)
+        return subprocess.run(argv[2:], env={**os.environ, "DATABASE_URL": server.url}, cwd=ROOT).returncode
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -141,9 +141,33 @@ def test_it_records_a_failed_engine_call_even_when_the_engine_is_down(rf, admin_
 
     request = rf.post("/containers/web/stop/", REMOTE_ADDR="127.0.0.9")
     request.user = admin_user
-    with pytest.raises(engine.EngineUnavailable):
-        with audit.failure_recorded(request, "container.stop", target_id="abc", target_name="web", params={"t": 1}):
-            raise engine.EngineUnavailable("unix:///nonexistent.sock", "connection refused")
+    states = []
+
+    def engine_call():
+        states.append(AuditEntry.objects.get(action="container.stop").state)  # written before the call
+        raise engine.EngineUnavailable("unix:///nonexistent.sock", "connection refused")
+
+    with (
+        pytest.raises(engine.EngineUnavailable),
+        audit.attempt(request, "container.stop", target_id="abc", target_name="web", params={"t": 1}),
+    ):
+        engine_call()
+    assert states == ["in progress"]
     entry = AuditEntry.objects.get(action="container.stop")
     assert (entry.ok, entry.target_name, entry.params, entry.client_ip) == (False, "web", {"t": 1}, "127.0.0.9")
+    assert entry.state == "done"
     assert "cannot be reached" in entry.result
+
+
+def test_it_completes_an_attempt_once_with_its_outcome(rf, admin_user):
+    from containers import audit
+
+    request = rf.post("/containers/web/stop/")
+    request.user = admin_user
+    with audit.attempt(request, "container.rename", target_id="abc", target_name="old") as entry:
+        entry.target_name, entry.result = "new", "docker rename old new"
+    done = AuditEntry.objects.get(action="container.rename")
+    assert (done.state, done.ok, done.target_name, done.result) == ("done", True, "new", "docker rename old new")
+    audit.finish(done, ok=False, result="again")  # a finished entry is not changed again
+    done.refresh_from_db()
+    assert (done.ok, done.result) == (True, "docker rename old new")

@@ -65,7 +65,7 @@ def csv_row(entry: AuditEntry) -> list[str]:
         _cell(entry.target_id),
         _cell(entry.target_name),
         _cell(json.dumps(entry.params, sort_keys=True)),
-        "ok" if entry.ok else "failed",
+        entry.state if entry.state != "done" else ("ok" if entry.ok else "failed"),
         _cell(entry.result),
         _cell(entry.client_ip),
     ]

@@ -357,26 +357,28 @@ def _refused_on_own(request: HttpRequest, target: engine.ContainerRef, verb: str
 
 
 def _perform(request: HttpRequest, ref: str, verb: str) -> HttpResponse:
-    target = get_container_or_404(ref)
+    params = {k: v for k, v in request.POST.items() if k in ("timeout", "signal")}
+    try:
+        target = get_container_or_404(ref)
+    except engine.EngineUnavailable as e:  # the attempt is on record even when the engine is down
+        audit.record(request, f"container.{verb}", target_name=ref, params=params, ok=False, result=str(e))
+        raise
     action = ACTIONS[verb]
     command = action.cli(target.name, request)
-    params = {k: v for k, v in request.POST.items() if k in ("timeout", "signal")}
     if refused := _refused_on_own(request, target, verb, params):
         messages.error(request, refused)
         return redirect(_next(request, f"/containers/{target.name}/"))
     try:
-        with audit.failure_recorded(
+        with audit.attempt(
             request, f"container.{verb}", target_id=target.id, target_name=target.name, params=params
-        ):
+        ) as entry:
             action.run(target.id, request)
+            entry.result = command
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
         messages.error(request, f"{command} failed: {e}")
     else:
-        audit.record(
-            request, f"container.{verb}", target_id=target.id, target_name=target.name, params=params, result=command
-        )
         messages.success(request, f"{action.done} {target.name}: {command}")
     return redirect(_next(request, f"/containers/{target.name}/"))
 
@@ -418,23 +420,20 @@ def container_rename(request: HttpRequest, ref: str) -> HttpResponse:
         return redirect(_next(request, f"/containers/{target.name}/"))
     command = f"docker rename {target.name} {new_name}"
     try:
-        with audit.failure_recorded(
-            request, "container.rename", target_id=target.id, target_name=target.name, params={"new_name": new_name}
-        ):
+        with audit.attempt(
+            request,
+            "container.rename",
+            target_id=target.id,
+            target_name=target.name,
+            params={"old_name": target.name, "new_name": new_name},
+        ) as entry:
             engine.rename_container(target.id, new_name)
+            entry.target_name, entry.result = new_name, command
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
         messages.error(request, f"{command} failed: {e}")
         return redirect(_next(request, f"/containers/{target.name}/"))
-    audit.record(
-        request,
-        "container.rename",
-        target_id=target.id,
-        target_name=new_name,
-        params={"old_name": target.name, "new_name": new_name},
-        result=command,
-    )
     messages.success(request, f"Renamed {target.name} to {new_name}: {command}")
     return redirect(f"/containers/{new_name}/")
 
@@ -462,24 +461,17 @@ def container_remove(request: HttpRequest, ref: str) -> HttpResponse:
             },
         )
     try:
-        with audit.failure_recorded(
+        with audit.attempt(
             request, "container.remove", target_id=target.id, target_name=target.name, params={"force": force}
-        ):
+        ) as entry:
             engine.remove_container(target.id, force=force)
+            entry.result = command
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
         hint = " Tick 'force' to remove it while running (docker rm -f)." if "running container" in str(e) else ""
         messages.error(request, f"{command} failed: {str(e).rstrip('.')}.{hint}")
         return redirect(f"/containers/{target.name}/")
-    audit.record(
-        request,
-        "container.remove",
-        target_id=target.id,
-        target_name=target.name,
-        params={"force": force},
-        result=command,
-    )
     messages.success(request, f"Removed {target.name} ({target.short_id}): {command}")
     return redirect("/containers/?all=1")
 
@@ -533,31 +525,19 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
             results.append({"name": name, "id": cid, "ok": False, "message": refused, "command": command})
             continue
         try:
-            if verb == "stop":
-                engine.stop_container(cid, _timeout(request))
-            else:
-                engine.remove_container(cid, force=force)
+            # each item's attempt is on record before its engine call (AuditUnavailable stops the rest)
+            with audit.attempt(
+                request, f"container.{verb}", target_id=cid, target_name=name, params={"bulk": True, "force": force}
+            ) as entry:
+                if verb == "stop":
+                    engine.stop_container(cid, _timeout(request))
+                else:
+                    engine.remove_container(cid, force=force)
+                entry.result = command
         except engine.EngineError as e:  # engine down included: every item gets its line in the report
             results.append({"name": name, "id": cid, "ok": False, "message": str(e), "command": command})
-            audit.record(
-                request,
-                f"container.{verb}",
-                target_id=cid,
-                target_name=name,
-                params={"bulk": True, "force": force},
-                ok=False,
-                result=str(e),
-            )
             continue
         results.append({"name": name, "id": cid, "ok": True, "message": "done", "command": command})
-        audit.record(
-            request,
-            f"container.{verb}",
-            target_id=cid,
-            target_name=name,
-            params={"bulk": True, "force": force},
-            result=command,
-        )
     succeeded = [r for r in results if r["ok"]]
     failed = [r for r in results if not r["ok"]]
     command = f"{base} {' '.join(r['name'] for r in results)}"

@@ -7,7 +7,6 @@ A failed step leaves the container in place for inspection; the page offers to r
 
 from __future__ import annotations
 
-import asyncio
 import shlex
 import time
 import urllib.error
@@ -25,7 +24,7 @@ from containers.access import get_container_or_404
 from containers.forms import ApacheDeployForm, check_host_ports
 from containers.roles import role_required
 from containers.runspec import RunSpec
-from containers.streaming import iterate_in_thread, ndjson_response
+from containers.streaming import iterate_in_thread, long_call, ndjson_response, short_call
 
 DEPLOY_LABEL = "dockerpanel.deploy"
 PRESETS = {
@@ -105,18 +104,25 @@ async def deploy_events(request: HttpRequest, form: ApacheDeployForm):
     current = "check"
     container: engine.ContainerRef | None = None
     spec: RunSpec | None = None
+    try:  # on record before anything is asked of the engine
+        started = await sync_to_async(audit.begin)(
+            request, "deploy.apache", target_name=form.data.get("name", ""), params=_params(form, None)
+        )
+    except audit.AuditUnavailable as e:
+        yield {"type": "error", "step": current, "message": str(e), "container": ""}
+        return
     try:
         yield _step("check", "running", "Check the form, the name and the host port")
         if form.is_valid():
             spec = plan(form)
-            await asyncio.to_thread(_check_engine, form)
+            await short_call(_check_engine, form)
         if form.errors:
             raise StepFailed("; ".join(f"{k}: {e}" for k, errs in form.errors.items() for e in errs))
         yield _step("check", "ok")
 
         current = "pull"
         yield _step("pull", "running", f"docker pull {spec.image}")
-        if await asyncio.to_thread(engine.image_exists, spec.image):
+        if await short_call(engine.image_exists, spec.image):
             yield _step("pull", "ok", message=f"{spec.image} is already on this engine")
         else:
             ref = engine.parse_image_reference(spec.image)
@@ -126,8 +132,8 @@ async def deploy_events(request: HttpRequest, form: ApacheDeployForm):
 
         current = "run"
         yield _step("run", "running", spec.cli())
-        container = await asyncio.to_thread(engine.create_container, spec.image, **spec.engine_options())
-        await asyncio.to_thread(engine.start_container, container.id)
+        container = await long_call(engine.create_container, spec.image, **spec.engine_options())
+        await long_call(engine.start_container, container.id)
         yield _step("run", "ok", message=f"{container.name} is running")
 
         if form.cleaned_data["preset"] == "seed":
@@ -148,12 +154,14 @@ async def deploy_events(request: HttpRequest, form: ApacheDeployForm):
         url = engine.PublishedPort(80, "tcp", spec.ports[0].host_ip, spec.ports[0].host.start).url
         yield _step("open", "running", f"Open {url}")
         if spec.ports[0].host_ip in ("", "0.0.0.0", "::", "127.0.0.1", "::1"):
-            answer = await asyncio.to_thread(_wait_for_http, url)
+            answer = await long_call(_wait_for_http, url)
             yield {"type": "output", "step": "open", "text": answer}
         yield _step("open", "ok", message=f"{url} answers")
-    except (engine.EngineError, StepFailed) as e:
+    except Exception as e:  # the response has started: every failure, the engine's included, is an event
+        if not isinstance(e, StepFailed):
+            e = engine.translate(e)
         yield _step(current, "failed", message=str(e))
-        await sync_to_async(_audit)(request, form, spec, container, ok=False, result=f"{current}: {e}")
+        await sync_to_async(_finish)(started, form, spec, container, ok=False, result=f"{current}: {e}")
         yield {
             "type": "error",
             "step": current,
@@ -161,7 +169,7 @@ async def deploy_events(request: HttpRequest, form: ApacheDeployForm):
             "container": container.name if container else "",
         }
         return
-    await sync_to_async(_audit)(request, form, spec, container, ok=True, result=url)
+    await sync_to_async(_finish)(started, form, spec, container, ok=True, result=url)
     yield {"type": "done", "url": url, "container": container.name}
 
 
@@ -203,17 +211,20 @@ def _title(html: str) -> str:
     return html[:200].strip()
 
 
-def _audit(request, form, spec: RunSpec | None, container, ok: bool, result: str) -> None:
+def _params(form, spec: RunSpec | None) -> dict:
     params = {"preset": form.data.get("preset", ""), **(spec.audit_params() if spec else dict(form.data.items()))}
     params.pop("csrfmiddlewaretoken", None)
-    audit.record(
-        request,
-        "deploy.apache",
-        target_id=container.id if container else "",
-        target_name=container.name if container else form.data.get("name", ""),
-        params=params,
+    return params
+
+
+def _finish(started, form, spec: RunSpec | None, container, ok: bool, result: str) -> None:
+    audit.finish(
+        started,
         ok=ok,
         result=result,
+        target_id=container.id if container else "",
+        target_name=container.name if container else form.data.get("name", ""),
+        params=_params(form, spec),
     )
 
 
@@ -223,13 +234,15 @@ def apache_remove(request: HttpRequest) -> HttpResponse:
     """`docker rm -f` of a demo container left by a failed deploy (only containers the demo made)."""
     ref = get_container_or_404(request.POST.get("container", ""))
     try:
-        if engine.container_labels(ref.id).get(DEPLOY_LABEL) != "apache":
-            raise engine.EngineError(f"{ref.name} was not made by the Apache demo; remove it from its own page.")
-        engine.discard_container(ref.id)
+        with audit.attempt(
+            request, "container.remove", target_id=ref.id, target_name=ref.name, params={"force": True}
+        ) as entry:
+            if engine.container_labels(ref.id).get(DEPLOY_LABEL) != "apache":
+                raise engine.EngineError(f"{ref.name} was not made by the Apache demo; remove it from its own page.")
+            engine.discard_container(ref.id)
+            entry.result = f"docker rm -f {ref.name}"
     except engine.EngineError as e:
-        audit.record(request, "container.remove", target_id=ref.id, target_name=ref.name, ok=False, result=str(e))
         messages.error(request, str(e))
         return redirect("deploy-apache")
-    audit.record(request, "container.remove", target_id=ref.id, target_name=ref.name, params={"force": True})
     messages.success(request, f"Removed {ref.name}.")
     return redirect("deploy-apache")

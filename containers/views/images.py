@@ -115,7 +115,7 @@ def image_pull(request: HttpRequest) -> HttpResponse:
         try:
             async for event in pull_progress(request, ref):
                 yield event
-        except engine.EngineError as e:
+        except (engine.EngineError, audit.AuditUnavailable) as e:
             yield {"type": "error", "message": f"{command} failed: {e}"}
             return
         yield {"type": "done", "message": f"Pulled {ref}: {command}", "url": f"/images/{ref}/"}
@@ -126,13 +126,13 @@ def image_pull(request: HttpRequest) -> HttpResponse:
 def _pull_and_redirect(request: HttpRequest, ref: engine.ImageReference, command: str) -> HttpResponse:
     """Without JavaScript (a plain form post): pull, then a message; the same audit entry."""
     try:
-        for _ in engine.pull(ref):
-            pass
+        with audit.attempt(request, "image.pull", target_name=str(ref)) as entry:
+            for _ in engine.pull(ref):
+                pass
+            entry.result = command
     except engine.EngineError as e:
-        audit.record(request, "image.pull", target_name=str(ref), ok=False, result=str(e))
         messages.error(request, f"{command} failed: {e}")
         return redirect("/images/")
-    audit.record(request, "image.pull", target_name=str(ref), result=command)
     messages.success(request, f"Pulled {ref}: {command}")
     return redirect(f"/images/{ref}/")
 
@@ -215,23 +215,16 @@ def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
             {"ref": ref, "short_id": cli.short_id(info["Id"]), "tags": info.get("RepoTags") or [], "users": users},
         )
     try:
-        with audit.failure_recorded(
+        with audit.attempt(
             request, "image.remove", target_id=info["Id"], target_name=ref, params={"force": force}
-        ):
+        ) as entry:
             lines = engine.remove_image(ref, force=force)
+            entry.result = "\n".join([command, *lines])
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
         messages.error(request, f"{command} failed: {e}")
         return redirect(f"/images/{cli.short_id(info['Id'])}/")
-    audit.record(
-        request,
-        "image.remove",
-        target_id=info["Id"],
-        target_name=ref,
-        params={"force": force},
-        result="\n".join([command, *lines]),
-    )
     messages.success(request, "\n".join([f"Removed {ref}: {command}", *lines]))
     return redirect("/images/")
 
@@ -251,18 +244,16 @@ def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
         return redirect(back)
     command = f"docker tag {ref} {target}"
     try:
-        with audit.failure_recorded(
+        with audit.attempt(
             request, "image.tag", target_id=info["Id"], target_name=ref, params={"target": str(target)}
-        ):
+        ) as entry:
             engine.tag_image(info["Id"], target)
+            entry.result = command
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
         messages.error(request, f"{command} failed: {e}")
         return redirect(back)
-    audit.record(
-        request, "image.tag", target_id=info["Id"], target_name=ref, params={"target": str(target)}, result=command
-    )
     messages.success(request, f"Tagged {ref} as {target}: {command}")
     return redirect(back)
 
@@ -291,14 +282,14 @@ def image_prune(request: HttpRequest) -> HttpResponse:
         short = cli.short_id(image_id)
         command = f"docker rmi {short}"
         try:
-            # As `docker image prune`: only an image that is dangling now, checked here, not by the form.
-            engine.ensure_dangling(image_id)
-            lines = engine.remove_image(image_id)
+            with audit.attempt(request, "image.prune", target_id=image_id, target_name=short) as entry:
+                # As `docker image prune`: only an image that is dangling now, checked here, not by the form.
+                engine.ensure_dangling(image_id)
+                lines = engine.remove_image(image_id)
+                entry.result = command
         except engine.EngineError as e:
-            audit.record(request, "image.prune", target_id=image_id, target_name=short, ok=False, result=str(e))
             results.append({"name": short, "id": image_id, "ok": False, "message": str(e), "command": command})
             continue
-        audit.record(request, "image.prune", target_id=image_id, target_name=short, result=command)
         results.append({"name": short, "id": image_id, "ok": True, "message": "; ".join(lines), "command": command})
     failed = [r for r in results if not r["ok"]]
     succeeded = [r for r in results if r["ok"]]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
+from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from containers import engine, logs
+from containers import audit, engine, logs
 from containers.access import get_container_or_404
 from containers.roles import role_required
 from containers.streaming import iterate_in_thread
@@ -35,14 +36,25 @@ def _chunks(stream: engine.EngineStream) -> Iterator[bytes]:
     """The log's bytes in ~64 KiB pieces (one thread hop per piece, not per line)."""
     pending: list[bytes] = []
     size = 0
-    for _stream, data in stream:
-        pending.append(data)
-        size += len(data)
-        if size >= DOWNLOAD_CHUNK:
+    try:
+        for _stream, data in stream:
+            pending.append(data)
+            size += len(data)
+            if size >= DOWNLOAD_CHUNK:
+                yield b"".join(pending)
+                pending, size = [], 0
+    finally:  # what was read before the engine went away is still sent
+        if pending:
             yield b"".join(pending)
-            pending, size = [], 0
-    if pending:
-        yield b"".join(pending)
+
+
+def _record_cut_short(request: HttpRequest, container: engine.ContainerRef, error: engine.EngineError) -> None:
+    try:
+        audit.record(
+            request, "logs.download", target_id=container.id, target_name=container.name, ok=False, result=str(error)
+        )
+    except audit.AuditUnavailable:
+        pass  # logged by audit.record; the download itself already says what happened
 
 
 @require_GET
@@ -66,6 +78,10 @@ def logs_download(request: HttpRequest, ref: str) -> HttpResponse:
         try:
             async for chunk in iterate_in_thread(lambda: _chunks(stream)):
                 yield chunk
+        except engine.EngineError as e:
+            # the response has started: the file's last line says it is cut short, and why
+            yield f"\n[DockerPanel: this download is incomplete: {e}]\n".encode()
+            await sync_to_async(_record_cut_short)(request, container, e)
         finally:
             stream.close()
 

@@ -50,23 +50,20 @@ def new_container(request: HttpRequest) -> HttpResponse:
         return render(request, "run/pull.html", {"spec": spec, "data": request.POST.lists()})
     action = "container.run" if spec.start else "container.create"
     try:
-        with audit.failure_recorded(request, action, target_name=spec.name, params=spec.audit_params()):
+        # on record before the engine is asked: a crash in between leaves an "in progress" entry
+        with audit.attempt(request, action, target_name=spec.name, params=spec.audit_params()) as entry:
             if spec.start:
                 ref = engine.run_container(spec.image, **spec.engine_options())
             else:
                 ref = engine.create_container(spec.image, **spec.engine_options())
+            entry.target_id, entry.target_name = ref.id, ref.name
+            entry.result = "started" if spec.start else "created"
+            links = engine.published_ports(ref.id) if spec.start else []
+            published = [f"{p.url} -> {p.container_port}/{p.protocol}" for p in links]
+            entry.params = {**spec.audit_params(), "published": published}
     except engine.EngineError as e:
         run.form.add_error(None, str(e))
         return _page(request, run)
-    links = engine.published_ports(ref.id) if spec.start else []
-    audit.record(
-        request,
-        action,
-        target_id=ref.id,
-        target_name=ref.name,
-        params={**spec.audit_params(), "published": [f"{p.url} -> {p.container_port}/{p.protocol}" for p in links]},
-        result="started" if spec.start else "created",
-    )
     to = port_links(request)
     shown = [(p, url) for p in links if (url := to.url(p.host_ip, p.host_port))]
     if shown:
@@ -117,7 +114,7 @@ def pull(request: HttpRequest) -> HttpResponse:
         try:
             async for event in pull_progress(request, ref):
                 yield event
-        except engine.EngineError as e:
+        except (engine.EngineError, audit.AuditUnavailable) as e:
             yield {"type": "error", "message": str(e)}
             return
         yield {"type": "done", "image": str(ref)}

@@ -153,25 +153,33 @@
     };
   };
 
-  LogViewer.prototype.connect = function () {
+  // resumeSince (unix seconds): after the engine was lost, reopen from that moment and keep the
+  // lines already shown; otherwise start afresh with the form's options.
+  LogViewer.prototype.connect = function (resumeSince) {
     if (this.socket) { this.socket.onclose = null; this.socket.close(); }
-    if (this.paused) this.setPaused(false);
-    this.output.replaceChildren();
-    this.lines = []; this.pending = []; this.removed = 0; this.skipped = 0; this.matchCount = 0;
-    this.updateNotice(); this.updateMatches();
+    clearTimeout(this.retry);
+    const resuming = resumeSince !== undefined;
+    this.resuming = resuming;
+    if (!resuming) {
+      if (this.paused) this.setPaused(false);
+      this.output.replaceChildren();
+      this.lines = []; this.pending = []; this.removed = 0; this.skipped = 0; this.matchCount = 0;
+      this.updateNotice(); this.updateMatches();
+    }
     const o = this.options();
-    const query = new URLSearchParams(o).toString();
-    history.replaceState(null, "", `${location.pathname}?${query}`);
+    if (!resuming) history.replaceState(null, "", `${location.pathname}?${new URLSearchParams(o)}`);
+    const query = new URLSearchParams(resuming ? { ...o, tail: "all", since: String(resumeSince) } : o).toString();
     const download = new URLSearchParams({ since: o.since, timestamps: o.timestamps });
     document.getElementById("logs-download").href = `${this.root.dataset.download}?${download}`;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ref = encodeURIComponent(this.root.dataset.ref);
     const socket = new WebSocket(`${scheme}://${location.host}/ws/containers/${ref}/logs/?${query}`);
     this.socket = socket;
-    this.setStatus("Connecting…");
+    if (!resuming) this.setStatus("Connecting…");
     socket.onmessage = (event) => this.onMessage(JSON.parse(event.data));
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
+      if (this.resuming) { this.retry = setTimeout(() => this.connect(this.lostAt), 3000); return; }
       if (event.code === 4401) this.setStatus("Your session has ended: log in again to see the logs.", true);
       else if (event.code === 4403) this.setStatus("You do not have a role that may see logs.", true);
       else if (!this.ended && !this.failed) this.setStatus("Disconnected from the panel.", true);
@@ -181,8 +189,19 @@
   LogViewer.prototype.onMessage = function (message) {
     if (message.type === "start") {
       this.ended = false; this.failed = false;
+      const resumed = this.resuming ? " · resumed after the engine came back" : "";
+      this.resuming = false;
       document.getElementById("logs-stderr-toggle").hidden = message.tty;
-      this.setStatus(message.follow ? "Following (live)" + (message.tty ? " · tty: one stream" : "") : "Loading…");
+      this.setStatus((message.follow ? "Following (live)" + (message.tty ? " · tty: one stream" : "") : "Loading…") + resumed);
+    } else if (message.type === "lost") {
+      // not the end of the log: the engine went away. Say so, and resume from now when it returns.
+      this.lostAt = Date.now() / 1000;
+      this.failed = true;
+      this.resuming = true;
+      this.setStatus(`Lost the engine: ${message.message} Resuming when it returns…`, true);
+      this.retry = setTimeout(() => this.connect(this.lostAt), 3000);
+    } else if (this.resuming && message.type === "error") {
+      this.setStatus(`Lost the engine: ${message.message} Resuming when it returns…`, true);
     } else if (message.type === "lines") {
       this.pending.push(message);
       if (!this.frame) this.frame = requestAnimationFrame(() => this.render());

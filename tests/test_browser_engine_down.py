@@ -1,0 +1,72 @@
+"""In Debian's chromium: a live page says when its engine goes away (a private dockerd killed with
+SIGKILL) and clears that by itself when the engine is back."""
+
+import pytest
+
+from tests.conftest import BUSYBOX, PASSWORD, login
+from tests.faults import PrivateEngine
+from tests.live import PanelServer
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def private_engine():
+    private = PrivateEngine().start()
+    yield private
+    private.stop()
+
+
+@pytest.fixture
+def panel_on_private_engine(private_engine):
+    server = PanelServer(extra_env={"DOCKER_HOST": private_engine.url, "DOCKER_PAGE_TIMEOUT": "5"})
+    try:
+        server.start()
+        server.add_user("viewer", PASSWORD, "viewer")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("path", ["/", "/containers/"])
+def test_it_shows_an_engine_down_banner_and_clears_it_when_the_engine_returns(
+    page, panel_on_private_engine, private_engine, path
+):
+    login(page, panel_on_private_engine, "viewer")
+    page.goto(panel_on_private_engine.url + path)
+    page.wait_for_function("document.body.dataset.live === 'on'")
+    assert page.locator(".engine-banner").count() == 0
+    private_engine.kill()
+    banner = page.locator(".engine-banner")
+    banner.wait_for(state="visible", timeout=15_000)
+    assert "The Docker engine is down" in banner.inner_text()
+    private_engine.start()  # the same engine again: same socket, same data
+    banner.wait_for(state="detached", timeout=60_000)
+    assert page.evaluate("document.body.dataset.engine") == "up"
+
+
+def test_the_logs_page_says_the_engine_was_lost_and_resumes_when_it_returns(
+    page, panel_on_private_engine, private_engine
+):
+    private_engine.load_busybox(BUSYBOX)
+    made = private_engine.docker(
+        "run", "-d", "--restart", "always", "--name", "dp14-logs", BUSYBOX, "sh", "-c", "echo started; sleep 3600"
+    )
+    assert made.returncode == 0, made.stderr
+    login(page, panel_on_private_engine, "viewer")
+    page.goto(panel_on_private_engine.url + "/containers/dp14-logs/logs/")
+    status = page.locator("#logs-status")
+    page.locator("#logs-output", has_text="started").wait_for()
+    private_engine.kill()
+    page.wait_for_function("document.getElementById('logs-status').textContent.startsWith('Lost the engine')")
+    assert "End of log" not in status.inner_text()
+    assert "Resuming when it returns" in status.inner_text()
+    private_engine.start()  # the container restarts with it (--restart always) and prints again
+    page.wait_for_function(
+        "document.getElementById('logs-status').textContent.includes('resumed after the engine came back')",
+        timeout=60_000,
+    )
+    page.wait_for_function(
+        "[...document.querySelectorAll('#logs-output .line')].filter(l => l.textContent.includes('started')).length >= 2",
+        timeout=60_000,
+    )
