@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import docker
@@ -513,8 +514,67 @@ def kill_container(container_id: str, signal: str = "KILL") -> None:
     _container_call("kill", lambda api: api.kill(container_id, signal=signal))
 
 
+class _ExecGate:
+    """Keeps the panel's own exec starts and pauses of the same container apart.
+
+    A pause that freezes a container while an exec is being started in it can freeze the exec's
+    `runc init` as it joins the container's cgroup: runc then waits for ever, holding dockerd's lock
+    on that container, and every engine call that touches it (stats, rmi, inspect) hangs until the
+    cgroup is thawed by hand. The panel starts execs of its own (terminals, the hang-up of a closed
+    terminal's processes, deploy steps), so in this process a pause waits for those to have
+    started, and they wait for a pause to be done. Containers are keyed by full ID.
+    """
+
+    def __init__(self, wait_s: float = 15):
+        self.wait_s = wait_s
+        self.changed = threading.Condition()
+        self.starting: dict[str, int] = {}
+        self.pausing: set[str] = set()
+
+    @contextmanager
+    def exec_start(self, container_id: str):
+        with self.changed:
+            self.changed.wait_for(lambda: container_id not in self.pausing, self.wait_s)
+            self.starting[container_id] = self.starting.get(container_id, 0) + 1
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.starting[container_id] -= 1
+                if not self.starting[container_id]:
+                    del self.starting[container_id]
+                self.changed.notify_all()
+
+    @contextmanager
+    def pause(self, container_id: str):
+        with self.changed:
+            self.changed.wait_for(lambda: container_id not in self.starting, self.wait_s)
+            self.pausing.add(container_id)
+        try:
+            yield
+        finally:
+            with self.changed:
+                self.pausing.discard(container_id)
+                self.changed.notify_all()
+
+
+exec_gate = _ExecGate()
+
+
+def _until_started(api, exec_id: str, wait_s: float = 10) -> None:
+    """Wait until the engine reports an exec's process running or done. (A streamed or hijacked
+    exec_start answers before runc has put the process in the container; the gate must cover that.)"""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        state = api.exec_inspect(exec_id)
+        if state.get("Running") or state.get("Pid") or state.get("ExitCode") is not None:
+            return
+        time.sleep(0.02)
+
+
 def pause_container(container_id: str) -> None:
-    _container_call("pause", lambda api: api.pause(container_id))
+    with exec_gate.pause(container_id):
+        _container_call("pause", lambda api: api.pause(container_id))
 
 
 def unpause_container(container_id: str) -> None:
@@ -819,7 +879,10 @@ def exec_stream(container_id: str, argv: list[str], environment: dict[str, str] 
         api = client(long=True).api
         created = api.exec_create(container_id, argv, stdout=True, stderr=True, tty=False, environment=environment)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        for chunk in api.exec_start(created["Id"], stream=True):
+        with exec_gate.exec_start(container_id):
+            chunks = api.exec_start(created["Id"], stream=True)
+            _until_started(api, created["Id"])
+        for chunk in chunks:
             text = decoder.decode(chunk)
             if text:
                 yield {"output": text}
@@ -951,7 +1014,9 @@ def exec_terminal(
             environment={SESSION_ENV: session, "TERM": "xterm-256color"},
         )
         exec_id = created["Id"]
-        raw = api.exec_start(exec_id, tty=True, socket=True)
+        with exec_gate.exec_start(container_id):
+            raw = api.exec_start(exec_id, tty=True, socket=True)
+            _until_started(api, exec_id)
     except Exception as e:
         raise translate(e, "exec") from e
     sock, pending, response = _hijacked(raw)
@@ -1029,7 +1094,8 @@ def kill_terminal(stream: TerminalStream) -> int:
         created = api.exec_create(
             stream.container_id, ["/bin/sh", "-c", _KILL_SCRIPT, "kill", SESSION_ENV, stream.session], user="0"
         )
-        api.exec_start(created["Id"])
+        with exec_gate.exec_start(stream.container_id):
+            api.exec_start(created["Id"])
         return api.exec_inspect(created["Id"]).get("ExitCode") or 0
     except NotFound:
         return 0

@@ -1,9 +1,12 @@
 """start, stop, restart, kill, pause/unpause, rename and rm through the views, checked on the engine."""
 
+import threading
+
 import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
+from containers import engine
 from containers.models import AuditEntry
 from tests.conftest import unique
 
@@ -178,3 +181,19 @@ def test_it_sends_the_result_message_out_of_band_with_the_refreshed_list(operato
     oob = html[html.index('<div id="messages" hx-swap-oob="beforeend">') :]
     assert f"Paused {c.name}: docker pause {c.name}" in oob
     assert "(Paused)" in html[: html.index('<div id="messages"')]
+
+
+def test_a_pause_waits_for_an_exec_the_panel_is_starting_in_that_container(make_container, dk):
+    """Freezing a container while runc puts an exec's process in it can hang the engine for good
+    (every call touching that container waits on it), so the panel keeps its own two apart."""
+    box = make_container()
+    paused = threading.Event()
+    with engine.exec_gate.exec_start(box.id):  # an exec of the panel's is being started...
+        pausing = threading.Thread(target=lambda: (engine.pause_container(box.id), paused.set()))
+        pausing.start()
+        assert not paused.wait(1.0), "the pause went ahead while an exec was being started"
+        assert dk.api.inspect_container(box.id)["State"]["Paused"] is False
+    assert paused.wait(30), "the pause did not follow once the exec had started"
+    pausing.join()
+    assert dk.api.inspect_container(box.id)["State"]["Paused"] is True
+    dk.api.unpause(box.id)
