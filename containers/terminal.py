@@ -12,7 +12,9 @@ Protocol (same for exec and attach):
   browser decodes UTF-8, so a character split across two reads still displays whole). Text frames
   are JSON status: `{"type": "exit", "code": N, "message": "..."}` (code is null when unknown),
   `{"type": "detached", "message": "..."}` (attach only: Ctrl-P Ctrl-Q) and
-  `{"type": "error", "message": "..."}`; the server closes the socket after each of them.
+  `{"type": "error", "message": "..."}`; the server closes the socket after each of them. An exit or
+  error because the engine went away carries `"engine": "lost"`: the page then waits for the engine
+  and offers to reconnect once it answers again.
 
 Flow control (after xterm.js's flow-control guide): the client acknowledges output it has
 processed with `{"type": "ack", "bytes": N}` (N bytes since its last ack; the page acks every
@@ -186,7 +188,10 @@ class TerminalConsumer(PanelConsumer):
                 await database_sync_to_async(audit.finish)(started, ok=False, result=str(e))
             elif not isinstance(e, audit.AuditUnavailable):
                 await self.record(ok=False, result=str(e), target_name=self.target.name if self.target else ref)
-            await self.send(text_data=json.dumps({"type": "error", "message": str(e)}))
+            error = {"type": "error", "message": str(e)}
+            if isinstance(e, engine.EngineUnavailable):
+                error["engine"] = "lost"  # the page waits for it and offers to reconnect
+            await self.send(text_data=json.dumps(error))
             await self.close()
             return
         self.opened_at = time.monotonic()
@@ -243,6 +248,8 @@ class TerminalConsumer(PanelConsumer):
             status = {"type": "exit", "code": None, "message": f"The container {self.target.name} was removed."}
         except engine.EngineError as e:
             status = {"type": "exit", "code": None, "message": str(e)}
+            if isinstance(e, engine.EngineUnavailable):
+                status["engine"] = "lost"  # the page waits for it and offers to reconnect
         await self.send(text_data=json.dumps(status))
         await self.close()
 

@@ -70,3 +70,39 @@ def test_the_logs_page_says_the_engine_was_lost_and_resumes_when_it_returns(
         "[...document.querySelectorAll('#logs-output .line')].filter(l => l.textContent.includes('started')).length >= 2",
         timeout=60_000,
     )
+
+
+def test_the_terminal_offers_to_reconnect_by_itself_when_the_engine_returns(
+    page, panel_on_private_engine, private_engine
+):
+    private_engine.load_busybox(BUSYBOX)
+    made = private_engine.docker("run", "-d", "-i", "-t", "--restart", "always", "--name", "dp14-term", BUSYBOX, "sh")
+    assert made.returncode == 0, made.stderr
+    panel_on_private_engine.add_user("operator", PASSWORD, "operator")
+    login(page, panel_on_private_engine, "operator")
+    page.goto(panel_on_private_engine.url + "/containers/dp14-term/terminal/?cmd=sh")
+    status = "document.getElementById('terminal-status').textContent"
+    page.wait_for_function(f"window.term && {status}.startsWith('Connected')")
+    page.click("#terminal")
+    page.keyboard.type("echo up-$((1+1))\n")
+    screen_has = (
+        "(text) => { const b = window.term.buffer.active; for (let i = 0; i < b.length; i++)"
+        " if (b.getLine(i).translateToString(true).trim() === text) return true; return false; }"
+    )
+    page.wait_for_function(screen_has, arg="up-2", timeout=30_000)  # the shell runs
+    private_engine.kill()
+    page.wait_for_function(f"{status}.includes('Waiting for the engine to come back')", timeout=30_000)
+    assert page.locator("#terminal-reconnect").is_hidden()  # nothing to reconnect to yet
+    private_engine.start()
+    page.wait_for_function(f"{status}.startsWith('The engine is back')", timeout=60_000)
+    reconnect = page.locator("#terminal-reconnect")
+    assert reconnect.is_visible()
+    for _ in range(300):  # the container restarts with its engine (--restart always)
+        if private_engine.docker("inspect", "-f", "{{.State.Running}}", "dp14-term").stdout.strip() == "true":
+            break
+        page.wait_for_timeout(200)
+    reconnect.click()
+    page.wait_for_function(f"{status}.startsWith('Connected')")
+    page.click("#terminal")
+    page.keyboard.type("echo back-$((2+3))\n")
+    page.wait_for_function(screen_has, arg="back-5", timeout=30_000)

@@ -20,6 +20,8 @@
   term.open(box);
   window.term = term; // for tests and the curious
   let ws = null;
+  let engineTimer = null;
+  let waitingForEngine = false;
 
   function say(text, kind) {
     statusLine.textContent = text;
@@ -44,10 +46,36 @@
     } else if (!ended) {
       say("The connection closed (code " + event.code + "). Reconnect to open a new session.", "error");
     }
-    reconnectButton.hidden = false;
+    if (!waitingForEngine) reconnectButton.hidden = false;
+  }
+
+  // The engine went away with the session: ask /healthz every 2 s, and offer a new session once
+  // the engine answers again.
+  function waitForEngine(message) {
+    say(message + " Waiting for the engine to come back…", "warn");
+    waitingForEngine = true;
+    reconnectButton.hidden = true;
+    const poll = async () => {
+      try {
+        const answer = await fetch("/healthz", { credentials: "same-origin", cache: "no-store" });
+        const body = await answer.json();
+        if (body.engine && body.engine.ok) {
+          waitingForEngine = false;
+          say("The engine is back. Reconnect to open a new session.", "ok");
+          reconnectButton.hidden = false;
+          return;
+        }
+      } catch (e) {
+        // still down, or the panel itself restarting
+      }
+      engineTimer = setTimeout(poll, 2000);
+    };
+    engineTimer = setTimeout(poll, 2000);
   }
 
   function connect() {
+    clearTimeout(engineTimer);
+    waitingForEngine = false;
     fill();
     term.reset();
     reconnectButton.hidden = true;
@@ -73,6 +101,7 @@
       if (typeof event.data === "string") {
         const msg = JSON.parse(event.data);
         ended = true;
+        if (msg.engine === "lost") return waitForEngine(msg.message);
         if (msg.type === "error") say(msg.message, "error");
         else if (msg.type === "exit") say(msg.message || "The process exited with code " + msg.code + ".", msg.code === 0 ? "ok" : "warn");
         else if (msg.type === "detached") say(msg.message, "ok");
