@@ -50,9 +50,10 @@ def _post(opener, server: PanelServer, path: str, data: dict, timeout: float = 6
         return e.code, e.read().decode()
 
 
-def _healthz(server: PanelServer) -> tuple[int, dict]:
+def _healthz(server: PanelServer, opener=None) -> tuple[int, dict]:
+    """/healthz as anyone (status only), or through a logged-in opener (with the details)."""
     try:
-        with urllib.request.urlopen(server.url + "/healthz", timeout=30) as r:
+        with (opener or urllib.request.build_opener()).open(server.url + "/healthz", timeout=30) as r:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
@@ -78,7 +79,8 @@ def _refuses_then_recovers(server, folder, dk, container, break_it, mend_it) -> 
     assert "Not done: the audit log cannot be written" in page
     assert "container.stop" in page
     assert _running(dk, container)  # nothing was asked of the engine
-    status, health = _healthz(server)
+    assert _healthz(server) == (503, {"status": "error"})
+    status, health = _healthz(server, opener)
     assert status == 503
     assert health["database"].startswith("error")
     mend_it()
@@ -86,7 +88,8 @@ def _refuses_then_recovers(server, folder, dk, container, break_it, mend_it) -> 
     assert status == 200  # after the redirect to the container's page
     assert not _running(dk, container)
     assert _entries(server.data_dir, "container.stop") == [("done", 1, f"docker stop -t 1 {container.name}")]
-    status, health = _healthz(server)
+    assert _healthz(server) == (200, {"status": "ok"})
+    status, health = _healthz(server, opener)
     assert (status, health["database"]) == (200, "ok")
 
 
