@@ -123,7 +123,7 @@ def test_it_ends_a_pull_cut_off_by_the_engine_with_an_error_event_and_an_audit_e
     rows = _audit_rows(server, "image.pull")
     assert len(rows) == 4
     assert all(state == "done" and not ok and "was lost" in result for state, ok, result in rows), rows
-    with urllib.request.urlopen(server.url + "/healthz", timeout=10) as r:
+    with opener.open(server.url + "/healthz", timeout=10) as r:  # logged in: with the details
         assert json.loads(r.read())["database"] == "ok"
 
 

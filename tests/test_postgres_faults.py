@@ -109,7 +109,7 @@ def test_it_keeps_logins_and_health_checks_working_while_pages_wait_on_a_frozen_
             started = time.monotonic()
             pages = [pool.submit(_get, opener, server.url + "/containers/") for _ in range(PAGES)]
             admin = _log_in_to_the_audit_page(server, "admin")
-            health = _get(urllib.request.build_opener(), server.url + "/healthz")
+            health = _get(opener, server.url + "/healthz")  # logged in: with the details
             results = [p.result() for p in pages]
             took = time.monotonic() - started
     finally:
