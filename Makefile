@@ -53,13 +53,14 @@ lint: $(VENV)/.requirements-dev
 	$(PY) manage.py makemigrations --check --dry-run
 
 # A failed test runs again (up to twice) and shows as R in the summary: see the README.
+RERUNS := --reruns 2 --reruns-delay 3
 pytest: $(VENV)/.requirements-dev
-	$(VENV)/bin/pytest --reruns 2 --reruns-delay 3
+	$(VENV)/bin/pytest $(RERUNS)
 
 # The tests where the database matters, again on a PostgreSQL 15 cluster started for the run.
 PG_TESTS ?= tests/test_audit_log.py tests/test_healthz.py tests/test_container_bulk.py tests/test_engine_faults.py
 pgtest: $(VENV)/.requirements-dev
-	$(PY) -m tests.live postgres -- $(VENV)/bin/pytest -p no:cacheprovider $(PG_TESTS)
+	$(PY) -m tests.live postgres -- $(VENV)/bin/pytest -p no:cacheprovider $(RERUNS) $(PG_TESTS)
 
 test: setup $(VENV)/.requirements-dev engine browsers lint pytest pgtest
 
