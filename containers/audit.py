@@ -119,9 +119,19 @@ def finish(entry: AuditEntry, *, ok: bool, result: str = "", **changes) -> None:
     "in progress" and is marked interrupted at the next start.
     """
     try:
-        AuditEntry.objects.filter(pk=entry.pk, state=IN_PROGRESS).update(state=DONE, ok=ok, result=result, **changes)
+        done = AuditEntry.objects.filter(pk=entry.pk, state=IN_PROGRESS).update(
+            state=DONE, ok=ok, result=result, **changes
+        )
     except DatabaseError:
         log.exception("could not complete audit entry %s (%s)", entry.pk, entry.action)
+        return
+    if done:
+        from containers.events import publish_panel_entry
+
+        for field, value in {"state": DONE, "ok": ok, "result": result, **changes}.items():
+            setattr(entry, field, value)
+        # the toast ("alice stopped web") once the outcome is stored, as for entries written whole
+        transaction.on_commit(lambda: publish_panel_entry(entry))
 
 
 # Refusals a hostile page can repeat with a logged-in user's cookies (a loop of foreign-origin

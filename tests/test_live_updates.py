@@ -171,6 +171,29 @@ async def test_it_toasts_a_panel_action_with_who_did_it(make_container):
         await ws.disconnect()
 
 
+async def test_it_toasts_an_attempt_once_its_outcome_is_stored():
+    """Actions are recorded as attempts before the engine is asked: the toast comes with the outcome."""
+    ws = await connected()
+    try:
+        alice = await database_sync_to_async(lambda: User.objects.create_user("alice"))()
+
+        def stop_web():
+            with audit.attempt(None, "container.stop", user=alice, target_name="web") as entry:
+                entry.result = "docker stop web"
+
+        await database_sync_to_async(stop_web)()
+        while (message := await ws.receive_json_from(timeout=2))["kind"] != "panel":
+            pass  # engine events from other tests sharing the engine
+        assert message["text"] == "alice stopped web"
+        later = []  # once: not for the attempt as well
+        deadline = time.monotonic() + 0.5
+        while (left := deadline - time.monotonic()) > 0 and not await ws.receive_nothing(timeout=left):
+            later.append(await ws.receive_json_from())
+        assert [m for m in later if m["kind"] == "panel"] == []
+    finally:
+        await ws.disconnect()
+
+
 async def test_it_keeps_failed_and_refused_actions_out_of_the_toasts():
     ws = await connected()
     try:
