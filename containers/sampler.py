@@ -17,6 +17,9 @@ from containers import engine, stats
 
 log = logging.getLogger(__name__)
 
+# a stream being opened, in _streams until it is open
+_OPENING = object()
+
 
 class Sampler:
     def __init__(self, idle: float = 60.0, refresh: float = 2.0):
@@ -24,7 +27,7 @@ class Sampler:
         self.refresh = refresh
         self._lock = threading.Lock()
         self._latest: dict[str, dict] = {}
-        self._streams: dict[str, engine.EngineStream] = {}
+        self._streams: dict[str, engine.EngineStream | object] = {}  # or _OPENING
         self._names: dict[str, str] = {}
         self._manager: threading.Thread | None = None
         self._last_asked = 0.0
@@ -62,7 +65,10 @@ class Sampler:
             self._follow({})
 
     def _follow(self, running: dict[str, str]) -> None:
-        """Open streams for containers that started, close those of containers that stopped."""
+        """Open streams for containers that started, close those of containers that stopped.
+
+        Each stream is opened in its own thread: one container whose stats do not answer (stopping,
+        or stuck in the engine) must not hold up the numbers of all the others."""
         with self._lock:
             self._names.update(running)
             gone = [cid for cid in self._streams if cid not in running]
@@ -71,17 +77,31 @@ class Sampler:
             for cid in gone:
                 self._latest.pop(cid, None)
                 self._names.pop(cid, None)
+            for cid in new:
+                self._streams[cid] = _OPENING
         for stream in closing:
-            stream.close()
+            if stream is not _OPENING:
+                stream.close()
         for cid in new:
-            try:
-                stream = engine.stats_stream(cid)
-            except engine.EngineError as e:
-                log.info("no stats for %s: %s", cid[:12], e)
-                continue
+            threading.Thread(target=self._open_and_read, args=(cid,), name="stats-stream", daemon=True).start()
+
+    def _open_and_read(self, cid: str) -> None:
+        try:
+            stream = engine.stats_stream(cid)
+        except engine.EngineError as e:
+            log.info("no stats for %s: %s", cid[:12], e)
             with self._lock:
+                if self._streams.get(cid) is _OPENING:
+                    del self._streams[cid]  # tried again at the next refresh
+            return
+        with self._lock:
+            wanted = self._streams.get(cid) is _OPENING
+            if wanted:
                 self._streams[cid] = stream
-            threading.Thread(target=self._read, args=(cid, stream), name="stats-stream", daemon=True).start()
+        if wanted:
+            self._read(cid, stream)
+        else:
+            stream.close()  # the container stopped (or the sampler did) while the stream opened
 
     def _read(self, cid: str, stream: engine.EngineStream) -> None:
         try:

@@ -13,6 +13,7 @@ import time
 import pytest
 from asgiref.sync import sync_to_async
 
+from containers import engine, sampler
 from tests.websockets import communicator, session_cookie_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -186,3 +187,29 @@ def test_it_answers_405_to_a_post_and_404_for_an_unknown_container(viewer_client
     assert viewer_client.post(f"/containers/{c.name}/stats/").status_code == 405
     assert viewer_client.post("/containers/stats.json").status_code == 405
     assert viewer_client.get("/containers/dp-test-no-such-container/stats/").status_code == 404
+
+
+def test_one_container_whose_stats_do_not_answer_holds_up_no_other(make_container, monkeypatch):
+    stuck = make_container()
+    asked, release = threading.Event(), threading.Event()
+    real_stats_stream = engine.stats_stream
+
+    def stats_stream(cid):
+        if cid == stuck.id:
+            asked.set()
+            release.wait(60)  # as a stats request the engine never answers
+        return real_stats_stream(cid)
+
+    monkeypatch.setattr(engine, "stats_stream", stats_stream)
+    own = sampler.Sampler(idle=5)
+    try:
+        own.snapshot()
+        assert asked.wait(30)  # the sampler is waiting on the stuck container...
+        fine = make_container()  # ...when another one starts
+        deadline = time.monotonic() + 30
+        while fine.id not in own.snapshot()["containers"]:
+            assert time.monotonic() < deadline, "the stuck container held up the others' numbers"
+            time.sleep(0.2)
+        assert stuck.id not in own.snapshot()["containers"]
+    finally:
+        release.set()
