@@ -84,6 +84,11 @@ def test_it_shows_a_stop_made_by_another_user_on_the_containers_list_with_a_toas
         viewer.goto(panel.url + "/containers/?all=1")
         viewer.wait_for_function("document.body.dataset.live === 'on'")
         viewer.evaluate("window.notReloaded = true")
+        viewer.evaluate(
+            "window.toastsSeen = []; new MutationObserver((changes) => changes.forEach((c) => c.addedNodes.forEach("
+            "(n) => n.classList?.contains('toast') && window.toastsSeen.push(n.textContent))))"
+            ".observe(document.body, {childList: true, subtree: true})"
+        )
         status = viewer.locator(f'tr[data-name="{container.name}"] td[data-col="status"]')
         assert status.inner_text().startswith("Up ")
 
@@ -93,12 +98,17 @@ def test_it_shows_a_stop_made_by_another_user_on_the_containers_list_with_a_toas
         operator.fill("#section-state input[name=timeout]", "0")
         operator.click("#section-state button:has-text('Stop')")
 
-        viewer.locator(".toast", has_text=f"operator stopped {container.name}").wait_for(state="visible", timeout=5_000)
+        # a toast lives 6 s: note every one as it appears, so a slow click on a busy machine misses none
+        viewer.wait_for_function(
+            "text => window.toastsSeen.some((t) => t.includes(text))",
+            arg=f"operator stopped {container.name}",
+            timeout=15_000,
+        )
         viewer.wait_for_function(
             "name => document.querySelector(`tr[data-name='${name}'] td[data-col='status']`)"
             "?.innerText.startsWith('Exited')",
             arg=container.name,
-            timeout=5_000,
+            timeout=15_000,
         )
         assert viewer.evaluate("window.notReloaded") is True
     finally:
