@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 
 from containers import engine
+from tests.faults import PrivateEngine
 
 TEST_LABEL = "dockerpanel.test"
 # Several test runs may share one engine (developers' worktrees): each run cleans only its own.
@@ -246,3 +247,13 @@ def registry_image(dk, make_container):
         return pushed
 
     return push
+
+
+@pytest.fixture
+def private_engine():
+    """A dockerd of the test's own (tests/faults.py: its own bridge, sockets and data), removed after."""
+    private = PrivateEngine().start()
+    try:
+        yield private
+    finally:
+        private.stop()

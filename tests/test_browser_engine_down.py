@@ -4,17 +4,9 @@ SIGKILL) and clears that by itself when the engine is back."""
 import pytest
 
 from tests.conftest import BUSYBOX, PASSWORD, login
-from tests.faults import PrivateEngine
 from tests.live import PanelServer
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def private_engine():
-    private = PrivateEngine().start()
-    yield private
-    private.stop()
 
 
 @pytest.fixture

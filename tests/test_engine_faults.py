@@ -23,7 +23,7 @@ from django.test import AsyncClient
 
 from containers import engine, streaming
 from tests.conftest import BUSYBOX, PASSWORD, make_user
-from tests.faults import FakeEngine, PrivateEngine, wait_for
+from tests.faults import FakeEngine, wait_for
 from tests.live import PanelServer, login_session
 from tests.websockets import communicator, session_cookie_for
 
@@ -31,14 +31,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def private_engine():
-    """A dockerd of this test's own (bridge dp-br14), with the busybox test image; removed after."""
-    private = PrivateEngine().start()
-    try:
-        private.load_busybox(BUSYBOX)
-        yield private
-    finally:
-        private.stop()
+def private_engine(private_engine):
+    """The private dockerd of tests/conftest.py, with the busybox test image."""
+    private_engine.load_busybox(BUSYBOX)
+    return private_engine
 
 
 @pytest.fixture

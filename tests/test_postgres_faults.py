@@ -13,7 +13,6 @@ import urllib.request
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.faults import PrivateEngine
 from tests.live import PanelServer, PostgresServer, login_session
 
 POOL = 4
@@ -25,13 +24,6 @@ def postgres():
     server = PostgresServer().start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def private_engine():
-    private = PrivateEngine().start()
-    yield private
-    private.stop()
 
 
 @pytest.fixture
