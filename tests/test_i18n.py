@@ -6,9 +6,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import polib
 import pytest
 from django.conf import settings
 from django.template.base import Lexer, TokenType
+from django.test import Client
+
+from containers import language
+from containers.models import AuditEntry, Preference
+from tests.conftest import BUSYBOX
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
@@ -116,3 +122,176 @@ def test_it_marks_every_template_string_for_translation(name):
         assert found, f"templates/{name} is marked now: take it out of PENDING_TEMPLATES"
         return
     assert not found, f"templates/{name}: not marked for translation: {found}"
+
+
+# --- every page in Korean -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def box(make_container):
+    """A running container made with -i -t, so its terminal and attach pages are the full ones."""
+    return make_container(command="sh", tty=True, stdin_open=True)
+
+
+def pages(box) -> list[tuple[str, str, str]]:
+    """(URL, Korean the page shows, Docker's own words it still shows as the CLI prints them)."""
+    return [
+        ("/", "대시보드", "docker ps -a"),
+        ("/containers/", "컨테이너", "CONTAINER ID"),
+        (f"/containers/{box.name}/", "재시작 횟수", f"docker inspect {box.name}"),
+        (f"/containers/{box.name}/terminal/", "작업 디렉터리", f"docker exec -it {box.name}"),
+        (f"/containers/{box.name}/attach/", "연결을 끊고", f"docker attach {box.name}"),
+        (f"/containers/{box.name}/logs/", "타임스탬프", "stdout"),
+        (f"/containers/{box.name}/stats/", "리소스 사용량", "CPU"),
+        ("/containers/new/", "컨테이너 실행", "(docker run)"),
+        ("/images/", "이미지 받아오기", "REPOSITORY"),
+        (f"/images/{BUSYBOX}/", "레이어", "CREATED BY"),
+        ("/deploy/apache/", "Apache 데모 배포", "-p HOST:80"),
+        ("/audit/", "감사 로그", "CSV"),
+        ("/users/", "사용자 추가", "admin"),
+        ("/account/password/", "비밀번호 변경", "DockerPanel"),
+    ]
+
+
+def check_korean(client, box, **headers) -> None:
+    for url, korean, docker_words in pages(box):
+        r = client.get(url, **headers)
+        html = r.content.decode()
+        assert r.status_code == 200, (url, r.status_code)
+        assert '<html lang="ko">' in html, url
+        assert ">컨테이너</a>" in html, f"{url}: the menu is not in Korean"
+        assert korean in html, f"{url}: no {korean!r}"
+        assert docker_words in html, f"{url}: Docker's own {docker_words!r} is missing"
+
+
+def test_it_renders_every_page_in_korean_for_a_korean_browser(admin_client, box):
+    check_korean(admin_client, box, HTTP_ACCEPT_LANGUAGE="ko-KR,ko;q=0.9,en;q=0.5")
+
+
+def test_it_renders_every_page_in_korean_for_a_user_who_chose_korean(client, admin_user, box):
+    Preference.objects.create(user=admin_user, key=language.PREFERENCE_KEY, value="ko")
+    client.force_login(admin_user)
+    check_korean(client, box)  # no Accept-Language at all: the preference decides
+
+
+def test_it_keeps_dockers_own_words_in_korean(admin_client, box):
+    html = admin_client.get(f"/containers/{box.name}/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert re.search(r'data-field="status">Up [^<]*</dd>', html), "the CLI's STATUS is not English"
+    assert 'data-field="state">running' in html
+    html = admin_client.get(f"/images/{BUSYBOX}/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert re.search(r"<th>IMAGE</th><th>CREATED</th><th>CREATED BY</th><th>SIZE</th><th>COMMENT</th>", html)
+    assert re.search(r'title="[^"]*">\d+ \w+ ago</td>', html), 'CREATED ("5 minutes ago") is the CLI\'s'
+
+
+def test_it_speaks_english_without_accept_language(admin_client):
+    html = admin_client.get("/").content.decode()
+    assert '<html lang="en">' in html
+    assert ">Containers</a>" in html
+    assert "컨테이너" not in html
+
+
+def test_it_translates_messages_from_python(admin_client, box):
+    r = admin_client.post(f"/containers/{box.name}/pause/", HTTP_ACCEPT_LANGUAGE="ko", follow=True)
+    assert f"{box.name} 일시 정지함: docker pause {box.name}" in r.content.decode()
+    admin_client.post(f"/containers/{box.name}/unpause/")
+
+
+def test_it_serves_the_javascript_catalog_to_anyone(client, db):
+    r = client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE="ko")
+    assert r.status_code == 200
+    assert "javascript" in r["Content-Type"]
+
+
+# --- the switcher -------------------------------------------------------------------------------
+
+
+def csrf_token(client: Client, url: str = "/accounts/login/") -> str:
+    client.get(url)
+    return client.cookies[settings.CSRF_COOKIE_NAME].value
+
+
+def test_it_switches_language_on_the_login_page(admin_user):
+    anonymous = Client(enforce_csrf_checks=True)
+    assert "로그인" in anonymous.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    token = csrf_token(anonymous)
+    r = anonymous.post("/language/", {"language": "en", "next": "/accounts/login/", "csrfmiddlewaretoken": token})
+    assert r.status_code == 302
+    assert r["Location"] == "/accounts/login/"
+    html = anonymous.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert '<html lang="en">' in html
+    assert "<h1>Log in</h1>" in html
+
+
+def test_it_refuses_a_switch_without_csrf(admin_user):
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post("/language/", {"language": "ko", "next": "/"}).status_code == 403
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "http://testserver.evil.example/"])
+def test_it_follows_no_next_to_another_site(client, admin_user, target):
+    r = client.post("/language/", {"language": "ko", "next": target})
+    assert r.status_code == 302
+    assert r["Location"] == "/"
+
+
+def test_it_refuses_an_unknown_language(client, admin_user):
+    r = client.post("/language/", {"language": "fr", "next": "/"})
+    assert r.status_code == 400
+    assert "choose one of en, ko" in r.content.decode()
+
+
+def test_it_remembers_the_choice_per_user_across_sessions(admin_client, admin_user):
+    r = admin_client.post("/language/", {"language": "ko", "next": "/audit/"})
+    assert r.status_code == 302
+    assert r["Location"] == "/audit/"
+    assert Preference.objects.get(user=admin_user, key=language.PREFERENCE_KEY).value == "ko"
+    entry = AuditEntry.objects.get(action="preference.language")
+    assert entry.username == "admin"
+    assert entry.params == {"language": "ko"}
+    assert "감사 로그" in admin_client.get("/audit/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+    elsewhere = Client()  # another browser: no cookie, an English Accept-Language
+    elsewhere.force_login(admin_user)
+    html = elsewhere.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert '<html lang="ko">' in html
+    assert ">대시보드</a>" in html
+
+    admin_client.post("/language/", {"language": "en", "next": "/"})
+    later = Client()
+    later.force_login(admin_user)
+    assert ">Dashboard</a>" in later.get("/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+
+
+def test_it_offers_the_switcher_with_the_current_language_marked(admin_client):
+    html = admin_client.get("/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    assert 'action="/language/"' in html
+    assert re.search(r'value="ko" lang="ko" aria-current="true" disabled>한국어</button>', html)
+    assert re.search(r'value="en" lang="en">English</button>', html)
+
+
+# --- the compiled catalog -------------------------------------------------------------------------
+
+LOCALE = Path(settings.BASE_DIR) / "locale" / "ko" / "LC_MESSAGES"
+PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|\{\}")
+
+
+def catalog(entries) -> dict:
+    return {(e.msgctxt, e.msgid): (e.msgstr_plural.get(0) if e.msgid_plural else e.msgstr) for e in entries}
+
+
+def test_it_ships_a_compiled_catalog_that_matches_the_po_file():
+    po = polib.pofile(str(LOCALE / "django.po"))
+    mo = polib.mofile(str(LOCALE / "django.mo"))
+    assert catalog(e for e in po if not e.obsolete) == catalog(mo), (
+        "locale/ko/LC_MESSAGES/django.mo is stale: run `manage.py compilemessages -l ko` and commit it"
+    )
+
+
+def test_it_translates_every_message_into_korean():
+    po = polib.pofile(str(LOCALE / "django.po"))
+    assert po.percent_translated() == 100, [e.msgid for e in po.untranslated_entries()]
+    assert not po.fuzzy_entries()
+    for e in po:
+        text = e.msgstr_plural.get(0) if e.msgid_plural else e.msgstr
+        wanted = set(PLACEHOLDER.findall(e.msgid_plural or e.msgid))
+        assert set(PLACEHOLDER.findall(text)) == wanted, (e.msgid, text)
