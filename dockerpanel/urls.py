@@ -13,6 +13,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("language/", language.set_language, name="set-language"),
     # Public: the login page's scripts need it too, and it holds only UI strings.
-    path("jsi18n/", login_not_required(JavaScriptCatalog.as_view(packages=["containers"])), name="jsi18n"),
+    path("jsi18n/", login_not_required(JavaScriptCatalog.as_view()), name="jsi18n"),
     path("", include("containers.urls")),
 ]

@@ -200,6 +200,7 @@ def test_it_serves_the_javascript_catalog_to_anyone(client, db):
     r = client.get("/jsi18n/", HTTP_ACCEPT_LANGUAGE="ko")
     assert r.status_code == 200
     assert "javascript" in r["Content-Type"]
+    assert '"Copied": "\\ubcf5\\uc0ac\\ub428"' in r.content.decode()  # 복사됨, escaped by Django
 
 
 # --- the switcher -------------------------------------------------------------------------------
@@ -272,23 +273,25 @@ def test_it_offers_the_switcher_with_the_current_language_marked(admin_client):
 # --- the compiled catalog -------------------------------------------------------------------------
 
 LOCALE = Path(settings.BASE_DIR) / "locale" / "ko" / "LC_MESSAGES"
-PLACEHOLDER = re.compile(r"%\([a-z_]+\)[sd]|\{\}")
+PLACEHOLDER = re.compile(r"%(?:\([a-z_]+\))?[sd]|\{\}")
 
 
 def catalog(entries) -> dict:
     return {(e.msgctxt, e.msgid): (e.msgstr_plural.get(0) if e.msgid_plural else e.msgstr) for e in entries}
 
 
-def test_it_ships_a_compiled_catalog_that_matches_the_po_file():
-    po = polib.pofile(str(LOCALE / "django.po"))
-    mo = polib.mofile(str(LOCALE / "django.mo"))
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_it_ships_a_compiled_catalog_that_matches_the_po_file(domain):
+    po = polib.pofile(str(LOCALE / f"{domain}.po"))
+    mo = polib.mofile(str(LOCALE / f"{domain}.mo"))
     assert catalog(e for e in po if not e.obsolete) == catalog(mo), (
-        "locale/ko/LC_MESSAGES/django.mo is stale: run `manage.py compilemessages -l ko` and commit it"
+        f"locale/ko/LC_MESSAGES/{domain}.mo is stale: run `manage.py compilemessages -l ko` and commit it"
     )
 
 
-def test_it_translates_every_message_into_korean():
-    po = polib.pofile(str(LOCALE / "django.po"))
+@pytest.mark.parametrize("domain", ["django", "djangojs"])
+def test_it_translates_every_message_into_korean(domain):
+    po = polib.pofile(str(LOCALE / f"{domain}.po"))
     assert po.percent_translated() == 100, [e.msgid for e in po.untranslated_entries()]
     assert not po.fuzzy_entries()
     for e in po:
