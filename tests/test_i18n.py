@@ -183,6 +183,14 @@ def test_it_keeps_dockers_own_words_in_korean(admin_client, box):
     assert re.search(r'title="[^"]*">\d+ \w+ ago</td>', html), 'CREATED ("5 minutes ago") is the CLI\'s'
 
 
+def test_it_localises_dates(admin_client):
+    # force_login set the admin's last login: Django's date formats for the active language
+    assert re.search(
+        r"<td>\d{4}년 \d{1,2}월 \d{1,2}일 ", admin_client.get("/users/", HTTP_ACCEPT_LANGUAGE="ko").content.decode()
+    )
+    assert re.search(r"<td>[A-Z][a-z]+\.? \d{1,2}, \d{4}, ", admin_client.get("/users/").content.decode())
+
+
 def test_it_speaks_english_without_accept_language(admin_client):
     html = admin_client.get("/").content.decode()
     assert '<html lang="en">' in html
