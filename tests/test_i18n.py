@@ -14,7 +14,7 @@ from django.test import Client
 
 from containers import language
 from containers.models import AuditEntry, Preference
-from tests.conftest import BUSYBOX
+from tests.conftest import BUSYBOX, login
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
@@ -209,6 +209,30 @@ def test_it_serves_the_javascript_catalog_to_anyone(client, db):
     assert r.status_code == 200
     assert "javascript" in r["Content-Type"]
     assert '"Copied": "\\ubcf5\\uc0ac\\ub428"' in r.content.decode()  # 복사됨, escaped by Django
+
+
+@pytest.mark.browser
+def test_it_speaks_korean_in_a_korean_browser_scripts_included(browser, panel, make_container):
+    """Under the panel's own CSP: the catalog script loads, page scripts say their words in Korean,
+    and the switcher turns the page English."""
+    c = make_container(command=["sh", "-c", "echo hello from the box; sleep 3600"])
+    context = browser.new_context(locale="ko-KR", viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        login(page, panel, "viewer")
+        page.goto(f"{panel.url}/containers/{c.name}/logs/")
+        page.locator("#logs-output .line", has_text="hello from the box").wait_for()
+        page.locator("#logs-status", has_text="계속 보는 중").wait_for()  # logs.js: "Following (live)"
+        assert page.locator("h1").inner_text() == f"{c.name} 로그"
+        page.click("button[name=language][value=en]")
+        page.locator("h1", has_text=f"Logs of {c.name}").wait_for()
+        page.locator("#logs-status", has_text="Following").wait_for()
+        assert errors == []
+    finally:
+        context.close()
 
 
 # --- the switcher -------------------------------------------------------------------------------
