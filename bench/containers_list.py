@@ -2,13 +2,16 @@
 
 Creates containers (not started) labelled dockerpanel.bench=<run> and named dp-bench-<run>-N, serves
 the panel with daphne (tests/live.py), logs in, times the page, the CLI and the SDK's non-sparse
-containers.list() (one inspect per container, what the panel avoids), writes docs/bench-containers.md
-and removes every container it made, also on failure.
+containers.list() (one inspect per container, what the panel avoids), the bytes on the wire (gzip
+accepted) and, at the largest size, the browser's load event against a one-row page and one engine
+event with 50 list pages open (50 websockets, each doing what static/js/live.js does on the page it
+simulates). Writes docs/bench-containers.md and removes every container it made, also on failure.
 Run: .venv/bin/python bench/containers_list.py [10 200 1000]
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import statistics
@@ -22,19 +25,23 @@ from pathlib import Path
 import django
 import docker
 import requests
+from websockets.sync.client import connect as ws_connect
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dockerpanel.settings")
 django.setup()
 
-from tests.live import PanelServer  # noqa: E402
+from tests.live import CHROMIUM, CHROMIUM_ARGS, PanelServer  # noqa: E402
 
 RUN = uuid.uuid4().hex[:8]
 LABEL = "dockerpanel.bench"
 IMAGE = "dockerpanel-test/busybox:latest"
 CLI = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
 REPEAT = 5
+PAGES = 50  # list pages open for the event bench
+# What live.js waits before acting on an event: the old page debounced 150 ms, the new one coalesces 200 ms.
+WAIT_OLD, WAIT_NEW = 0.15, 0.2
 PASSWORD = "bench-" + uuid.uuid4().hex
 
 
@@ -74,6 +81,7 @@ def main(sizes: list[int]) -> None:
     server = PanelServer().start()
     made: list[str] = []
     results = []
+    extra: dict = {}
     try:
         server.add_user("bench", PASSWORD, "viewer")
         session = login(server)
@@ -93,17 +101,144 @@ def main(sizes: list[int]) -> None:
                 lambda: dk.containers.list(all=True, ignore_removed=True), repeat=1 if size >= 1000 else 3
             )
             sparse_s = median_seconds(lambda: dk.containers.list(all=True, sparse=True))
-            results.append((size, total, page_s, cli_s, sparse_s, sdk_s))
-            print(f"{size} bench ({total} on engine): page {page_s:.3f}s, docker ps -a {cli_s:.3f}s, sdk {sdk_s:.3f}s")
+            wire = wire_bytes(session, server.url + "/containers/?all=1")
+            results.append((size, total, page_s, cli_s, sparse_s, sdk_s, wire))
+            print(
+                f"{size} bench ({total} on engine): page {page_s:.3f}s ({page_s / cli_s:.2f}x), docker ps -a {cli_s:.3f}s,"
+                f" sdk {sdk_s:.3f}s, {wire[0]:,} bytes on the wire ({wire[1]:,} unzipped)"
+            )
+        extra["browser"] = browser_load(server, session)
+        print("browser load event:", extra["browser"])
+        extra["event"] = event_bench(server, session, dk, made[0])
+        print("one event, 50 pages:", extra["event"])
     finally:
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda cid: dk.api.remove_container(cid, force=True), made))
         server.stop()
         dk.close()
-    write(results)
+    write(results, extra)
 
 
-def write(results) -> None:
+def wire_bytes(session: requests.Session, url: str) -> tuple[int, int]:
+    """(bytes on the wire, bytes of HTML) of one page, gzip accepted as a browser does."""
+    r = session.get(url, headers={"Accept-Encoding": "gzip"}, stream=True)
+    raw = r.raw.read(decode_content=False)
+    return len(raw), len(r.content) if r.headers.get("Content-Encoding") != "gzip" else len(_gunzip(raw))
+
+
+def _gunzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.decompress(data)
+
+
+def browser_load(server: PanelServer, session: requests.Session) -> dict:
+    """Median time to the load event of the full list and of a one-row page, in Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    one = f"/containers/?all=1&name=^/dp-bench-{RUN}-0$"
+    out = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context()
+        context.add_cookies(
+            [{"name": c.name, "value": c.value, "url": server.url} for c in session.cookies if c.name == "sessionid"]
+        )
+        page = context.new_page()
+        for label, path in (("full", "/containers/?all=1"), ("one", one)):
+            times = []
+            for _ in range(REPEAT):
+                page.goto(server.url + path, wait_until="load")
+                times.append(page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000)
+            out[label] = statistics.median(times)
+            out[label + "_rows"] = page.evaluate("document.querySelectorAll('table.containers tr[data-id]').length")
+        browser.close()
+    return out
+
+
+def _proc_stats(pid: int) -> tuple[float, int]:
+    """(CPU seconds, RSS bytes) of a process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    return cpu, rss
+
+
+def event_bench(server: PanelServer, session: requests.Session, dk: docker.DockerClient, target: str) -> dict:
+    """One engine event (a rename) with PAGES list pages open: each page's socket hears it and does
+    what its live.js would (the row's fetch on the new page, the whole list's refresh on the old)."""
+    import threading
+
+    html = session.get(server.url + "/containers/?all=1").text
+    rows_url = re.search(r'data-rows-url="([^"]+)"', html)
+    full_url = re.search(r'id="container-list" hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    mode = "rows" if rows_url else "list"
+    url = server.url + (rows_url.group(1).replace("&amp;", "&") + f"&id={target}" if rows_url else full_url)
+    wait = WAIT_NEW if rows_url else WAIT_OLD
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    ws_url = server.url.replace("http://", "ws://") + "/ws/events/"
+    sockets = [ws_connect(ws_url, additional_headers={"Cookie": cookie, "Origin": server.url}) for _ in range(PAGES)]
+    sessions = []
+    for _ in range(PAGES):
+        s = requests.Session()
+        s.cookies.update(session.cookies)
+        sessions.append(s)
+    done: list[float] = []
+    sizes: list[int] = []
+    errors: list[str] = []
+
+    def page(i: int) -> None:
+        try:
+            while True:
+                event = json.loads(sockets[i].recv(timeout=60))
+                if event.get("kind") == "engine" and event.get("id") == target:
+                    break
+            time.sleep(wait)
+            r = sessions[i].get(url, headers={"HX-Request": "true", "Accept-Encoding": "gzip"}, stream=True)
+            sizes.append(len(r.raw.read(decode_content=False)))
+            r.raise_for_status()
+            done.append(time.perf_counter())
+        except Exception as e:  # reported, not hidden
+            errors.append(repr(e))
+
+    time.sleep(2)  # let the sockets settle (connect work is not part of the event's cost)
+    pid = server.proc.pid
+    cpu0, rss0 = _proc_stats(pid)
+    threads = [threading.Thread(target=page, args=(i,)) for i in range(PAGES)]
+    for t in threads:
+        t.start()
+    start = time.perf_counter()
+    dk.api.rename(target, f"dp-bench-{RUN}-renamed")
+    peak = rss0
+    while any(t.is_alive() for t in threads):
+        peak = max(peak, _proc_stats(pid)[1])
+        time.sleep(0.02)
+    cpu1, rss1 = _proc_stats(pid)
+    settled = None
+    while time.perf_counter() - start < 30:
+        rss = _proc_stats(pid)[1]
+        if rss <= rss0 * 1.05 + 2**20:
+            settled = time.perf_counter() - start
+            break
+        time.sleep(0.5)
+    rss_end = _proc_stats(pid)[1]
+    for sock in sockets:
+        sock.close()
+    return {
+        "mode": mode,
+        "pages": len(done),
+        "errors": errors[:3],
+        "cpu_s": cpu1 - cpu0,
+        "all_current_s": (max(done) - start) if done else None,
+        "bytes_per_page": statistics.median(sizes) if sizes else 0,
+        "rss_before_mib": rss0 / 2**20,
+        "rss_peak_mib": peak / 2**20,
+        "rss_30s_mib": rss_end / 2**20,
+        "settled_s": settled,
+    }
+
+
+def write(results, extra) -> None:
     engine = subprocess.run([CLI, "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True).stdout
     lines = [
         "# /containers/ page time against `docker ps -a`",
@@ -113,13 +248,36 @@ def write(results) -> None:
         "(after one warm-up). Containers are created, not started. The engine is shared with other test runs, so "
         '"on engine" counts every container the page listed.',
         "",
-        "| bench containers | on engine | `GET /containers/?all=1` | `docker ps -a` | SDK `list(sparse=True)` (one call, as the panel) | SDK `list()` (an inspect per container) |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| bench containers | on engine | `GET /containers/?all=1` | `docker ps -a` | SDK `list(sparse=True)` (one call, as the panel) | SDK `list()` (an inspect per container) | page on the wire (gzip accepted) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for size, total, page_s, cli_s, sparse_s, sdk_s in results:
+    for size, total, page_s, cli_s, sparse_s, sdk_s, wire in results:
         lines.append(
-            f"| {size:,} | {total:,} | {page_s * 1000:.0f} ms | {cli_s * 1000:.0f} ms | {sparse_s * 1000:.0f} ms | {sdk_s * 1000:.0f} ms |"
+            f"| {size:,} | {total:,} | {page_s * 1000:.0f} ms ({page_s / cli_s:.2f}×) | {cli_s * 1000:.0f} ms"
+            f" | {sparse_s * 1000:.0f} ms | {sdk_s * 1000:.0f} ms | {wire[0] / 1000:.1f} KB ({wire[1] / 1000:.0f} KB unzipped) |"
         )
+    b, ev = extra.get("browser"), extra.get("event")
+    if b:
+        lines += [
+            "",
+            f"Browser (Chromium, median of {REPEAT}) load event: full page ({b['full_rows']} rows) {b['full'] * 1000:.0f} ms,"
+            f" one-row page {b['one'] * 1000:.0f} ms: {b['full'] / b['one']:.2f}×.",
+        ]
+    if ev:
+        lines += [
+            "",
+            f"One engine event (a rename) with {PAGES} list pages open ({ev['mode']} mode: "
+            + ("each page fetches the row" if ev["mode"] == "rows" else "each page re-fetches the whole list")
+            + f"): server CPU {ev['cpu_s']:.2f} s, every page current after {ev['all_current_s']:.2f} s"
+            f" ({ev['pages']} of {PAGES} pages), {ev['bytes_per_page'] / 1000:.1f} KB per page on the wire;"
+            f" server memory {ev['rss_before_mib']:.0f} MiB before, {ev['rss_peak_mib']:.0f} MiB at peak,"
+            f" {ev['rss_30s_mib']:.0f} MiB at the end"
+            + (
+                f" (back within 5 % after {ev['settled_s']:.1f} s)."
+                if ev["settled_s"] is not None
+                else " (not back within 30 s)."
+            ),
+        ]
     lines += [
         "",
         "The page makes one `/containers/json` call (`docker ps -a` makes the same one); the rest of its time is",
