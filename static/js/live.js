@@ -4,7 +4,7 @@
 // The containers list (#container-list[data-rows-url]) is not refreshed whole for a container's
 // event: the containers named in a burst of events are fetched once, as rows (?id=...), and each
 // row is replaced, removed (gone, or no longer matching the filters) or, for a row the page does
-// not show yet, the list is refreshed once. A hidden page does nothing and refreshes once when it
+// not show yet, the list is refreshed once. An image's event refreshes the rows showing that image. A hidden page does nothing and refreshes once when it
 // is shown again.
 (() => {
   const REFUSED = {
@@ -91,7 +91,7 @@
     el.textContent = text + " Retrying; reload to see changes meanwhile.";
   }
 
-  let rowIds = new Set();
+  let rowIds = new Map(); // container ID -> the actions heard about it since the last fetch
   let rowsTimer = null;
   let missed = false; // something changed while the page was hidden
 
@@ -100,11 +100,26 @@
     const list = document.querySelector("#container-list[data-rows-url]");
     if (list && event.kind === "panel") return; // the engine's own event updates the rows
     if (list && event.kind === "engine" && event.type === "container" && CONTAINER_ID.test(event.id || "")) {
-      rowIds.add(event.id);
-      if (!rowsTimer) rowsTimer = setTimeout(refreshRows, ROWS_WAIT_MS);
+      queueRows([event.id], event.action);
+      return;
+    }
+    if (list && event.kind === "engine" && event.type === "image") {
+      // an image tagged, untagged or deleted changes the IMAGE cell of the rows that link to it
+      const image = (event.id || "").replace(/^sha256:/, "").slice(0, 12);
+      if (!CONTAINER_ID.test(image)) return;
+      queueRows([...list.querySelectorAll(`td[data-col="image"] a[href="/images/${image}/"]`)].map((a) => a.closest("tr").dataset.id), "image");
       return;
     }
     refreshAll(event);
+  }
+
+  function queueRows(ids, action) {
+    for (const id of ids) {
+      if (!rowIds.has(id)) rowIds.set(id, new Set());
+      rowIds.get(id).add(action);
+    }
+    if (!ids.length) return;
+    if (!rowsTimer) rowsTimer = setTimeout(refreshRows, ROWS_WAIT_MS);
   }
 
   function refreshAll(event) {
@@ -119,11 +134,22 @@
 
   async function refreshRows() {
     rowsTimer = null;
-    const ids = [...rowIds];
-    rowIds = new Set();
+    const heard = rowIds;
+    rowIds = new Map();
     const list = document.querySelector("#container-list[data-rows-url]");
-    if (!list || !ids.length) return;
+    if (!list) return;
     if (document.visibilityState === "hidden") { missed = true; return; }
+    const tbody = list.querySelector("table.containers tbody");
+    if (!tbody) return;
+    // A container the page does not show matters only if it may now belong here: on a list of
+    // several pages only a new one (it moves the pages), on a single page anything but its removal.
+    const paged = list.hasAttribute("data-paged");
+    const ids = [...heard.keys()].filter((id) => {
+      if (tbody.querySelector(`tr[data-id="${id}"]`)) return true;
+      const actions = heard.get(id);
+      return paged ? actions.has("create") : [...actions].some((a) => a !== "destroy");
+    });
+    if (!ids.length) return;
     const base = list.dataset.rowsUrl;
     const url = base + (base.endsWith("?") ? "" : "&") + ids.map((id) => "id=" + id).join("&");
     let response;
@@ -139,8 +165,7 @@
     if (!response.ok) return;
     const found = document.createElement("template");
     found.innerHTML = await response.text();
-    const tbody = list.querySelector("table.containers tbody");
-    if (!tbody) return;
+    if (!tbody.isConnected) return; // the whole list was refreshed meanwhile
     let unseen = false;
     for (const id of ids) {
       const row = tbody.querySelector(`tr[data-id="${id}"]`);
