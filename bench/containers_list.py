@@ -102,6 +102,11 @@ def main(sizes: list[int]) -> None:
             )
             sparse_s = median_seconds(lambda: dk.containers.list(all=True, sparse=True))
             wire = wire_bytes(session, server.url + "/containers/?all=1")
+            every = median_seconds(lambda: session.get(server.url + "/containers/?all=1&size=all").raise_for_status())
+            print(f"  every row on one page (size=all): {every:.3f}s ({every / cli_s:.2f}x)")
+            extra.setdefault("every", []).append(
+                (size, every, wire_bytes(session, server.url + "/containers/?all=1&size=all"))
+            )
             results.append((size, total, page_s, cli_s, sparse_s, sdk_s, wire))
             print(
                 f"{size} bench ({total} on engine): page {page_s:.3f}s ({page_s / cli_s:.2f}x), docker ps -a {cli_s:.3f}s,"
@@ -258,6 +263,10 @@ def write(results, extra) -> None:
         lines.append(
             f"| {size:,} | {total:,} | {page_s * 1000:.0f} ms ({page_s / cli_s:.2f}×) | {cli_s * 1000:.0f} ms"
             f" | {sparse_s * 1000:.0f} ms | {sdk_s * 1000:.0f} ms | {wire[0] / 1000:.1f} KB ({wire[1] / 1000:.0f} KB unzipped) |"
+        )
+    for size, every, wire in extra.get("every", []):
+        lines.append(
+            f"\nEvery row on one page (`?all=1&size=all`) at {size:,} bench containers: {every * 1000:.0f} ms, {wire[0] / 1000:.1f} KB on the wire."
         )
     b, ev = extra.get("browser"), extra.get("event")
     if b:

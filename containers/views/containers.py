@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
@@ -319,15 +320,16 @@ def container_list(request: HttpRequest) -> HttpResponse:
     now = time.time()
     host = port_links(request)
     if listing.ids and not listing.problems:
+        # Fetched by every open list page on each event: no context processors, messages or CSRF token.
         table = [display_row(r, now, host, columns) for r in rows]
-        return render(request, "containers/_rows.html", {"rows": table})
+        context = {"rows": table, "can_operate": has_role(request.user, "operator")}
+        return HttpResponse(render_to_string("containers/_rows.html", context))
     shown, pages = paginate(rows, listing)
     if listing.page > pages["pages"]:
         listing.problems.append(f"There is no page {listing.page}: showing the last page, {pages['pages']}.")
     for problem in listing.problems:
         messages.warning(request, problem)
     table = [display_row(r, now, host, columns) for r in shown]
-    base = f"?{query_string(listing)}"
     context = {
         "rows": table,
         "columns": [(k, label, _sort_link(listing, k)) for k, label in COLUMNS if k in columns],
@@ -347,7 +349,6 @@ def container_list(request: HttpRequest) -> HttpResponse:
         "cli": _ps_command(listing.show_all, listing.want),
         "refresh_url": request.path + "?" + query_string(listing, page=pages["page"]),
         "rows_url": request.path + "?" + query_string(listing, page="", size=""),
-        "base": base,
         "htmx": is_htmx(request),
     }
     template = "containers/_partial.html" if is_htmx(request) else "containers/list.html"
