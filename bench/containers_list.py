@@ -40,6 +40,7 @@ IMAGE = "dockerpanel-test/busybox:latest"
 CLI = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
 REPEAT = 5
 PAGES = 50  # list pages open for the event bench
+EVENT_REPEAT = 3  # events, one after the other (memory settles in between); medians reported
 HISTORY = "\n## History\n"
 # What live.js waits before acting on an event: the old page debounced 150 ms, the new one coalesces 200 ms.
 WAIT_OLD, WAIT_NEW = 0.15, 0.2
@@ -53,6 +54,15 @@ def median_seconds(fn, repeat: int = REPEAT) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def paired(a, b, repeat: int = 3 * REPEAT) -> tuple[float, float]:
+    """Medians of `a` and `b`, timed one after the other `repeat` times."""
+    times_a, times_b = [], []
+    for _ in range(repeat):
+        times_a.append(median_seconds(a, 1))
+        times_b.append(median_seconds(b, 1))
+    return statistics.median(times_a), statistics.median(times_b)
 
 
 def grow_to(dk: docker.DockerClient, made: list[str], count: int) -> None:
@@ -96,8 +106,8 @@ def main(sizes: list[int]) -> None:
                 assert f"dp-bench-{RUN}-" in r.text  # the newest are on the first page
 
             page()  # warm up: first request loads templates
-            page_s = median_seconds(page)
-            cli_s = median_seconds(lambda: subprocess.run([CLI, "ps", "-a"], capture_output=True, check=True))
+            # Alternated, so the load of a shared machine weighs on both alike.
+            page_s, cli_s = paired(page, lambda: subprocess.run([CLI, "ps", "-a"], capture_output=True, check=True))
             sdk_s = median_seconds(
                 lambda: dk.containers.list(all=True, ignore_removed=True), repeat=1 if size >= 1000 else 3
             )
@@ -180,7 +190,6 @@ def _proc_stats(pid: int) -> tuple[float, int]:
 def event_bench(server: PanelServer, session: requests.Session, dk: docker.DockerClient, target: str) -> dict:
     """One engine event (a rename) with PAGES list pages open: each page's socket hears it and does
     what its live.js would (the row's fetch on the new page, the whole list's refresh on the old)."""
-    import threading
 
     html = session.get(server.url + "/containers/?all=1").text
     rows_url = re.search(r'data-rows-url="([^"]+)"', html)
@@ -199,11 +208,10 @@ def event_bench(server: PanelServer, session: requests.Session, dk: docker.Docke
         s = requests.Session()
         s.cookies.update(session.cookies)
         sessions.append(s)
-    done: list[float] = []
     sizes: list[int] = []
     errors: list[str] = []
 
-    def page(i: int) -> None:
+    def page(i: int, done: list[float]) -> None:
         try:
             while True:
                 event = json.loads(sockets[i].recv(timeout=60))
@@ -218,18 +226,42 @@ def event_bench(server: PanelServer, session: requests.Session, dk: docker.Docke
             errors.append(repr(e))
 
     time.sleep(2)  # let the sockets settle (connect work is not part of the event's cost)
-    pid = server.proc.pid
+    # The first event after start-up loads code and templates once: a warm-up, not counted.
+    one_event(server.proc.pid, page, dk, target, f"dp-bench-{RUN}-warm")
+    runs = [one_event(server.proc.pid, page, dk, target, f"dp-bench-{RUN}-renamed{i}") for i in range(EVENT_REPEAT)]
+    for sock in sockets:
+        sock.close()
+    if errors:
+        print("errors:", errors[:3])
+    return {
+        **max(runs, key=lambda r: r["rss_30s_mib"] - r["rss_before_mib"]),  # the worst for memory
+        "mode": mode,
+        "pages": min(r["pages"] for r in runs),
+        "errors": errors[:3],
+        "cpu_s": statistics.median(r["cpu_s"] for r in runs),
+        "cpu_all": [round(r["cpu_s"], 2) for r in runs],
+        "all_current_s": statistics.median(r["all_current_s"] for r in runs),
+        "current_all": [round(r["all_current_s"], 2) for r in runs],
+        "bytes_per_page": statistics.median(sizes) if sizes else 0,
+    }
+
+
+def one_event(pid: int, page, dk: docker.DockerClient, target: str, new_name: str) -> dict:
+    """Rename `target` with every page waiting for it; CPU, time until all pages fetched, memory."""
+    import threading
+
+    done: list[float] = []
     cpu0, rss0 = _proc_stats(pid)
-    threads = [threading.Thread(target=page, args=(i,)) for i in range(PAGES)]
+    threads = [threading.Thread(target=page, args=(i, done)) for i in range(PAGES)]
     for t in threads:
         t.start()
     start = time.perf_counter()
-    dk.api.rename(target, f"dp-bench-{RUN}-renamed")
+    dk.api.rename(target, new_name)
     peak = rss0
     while any(t.is_alive() for t in threads):
         peak = max(peak, _proc_stats(pid)[1])
         time.sleep(0.02)
-    cpu1, rss1 = _proc_stats(pid)
+    cpu1, _ = _proc_stats(pid)
     settled = None
     while time.perf_counter() - start < 30:
         rss = _proc_stats(pid)[1]
@@ -237,16 +269,13 @@ def event_bench(server: PanelServer, session: requests.Session, dk: docker.Docke
             settled = time.perf_counter() - start
             break
         time.sleep(0.5)
+    if settled is None:
+        time.sleep(max(0.0, 30 - (time.perf_counter() - start)))
     rss_end = _proc_stats(pid)[1]
-    for sock in sockets:
-        sock.close()
     return {
-        "mode": mode,
-        "pages": len(done),
-        "errors": errors[:3],
         "cpu_s": cpu1 - cpu0,
-        "all_current_s": (max(done) - start) if done else None,
-        "bytes_per_page": statistics.median(sizes) if sizes else 0,
+        "pages": len(done),
+        "all_current_s": (max(done) - start) if done else float("nan"),
         "rss_before_mib": rss0 / 2**20,
         "rss_peak_mib": peak / 2**20,
         "rss_30s_mib": rss_end / 2**20,
@@ -293,7 +322,7 @@ def write(results, extra) -> None:
             + ("each page fetches the row" if ev["mode"] == "rows" else "each page re-fetches the whole list")
             + f"): server CPU {ev['cpu_s']:.2f} s, every page current after {ev['all_current_s']:.2f} s"
             f" ({ev['pages']} of {PAGES} pages), {ev['bytes_per_page'] / 1000:.1f} KB per page on the wire;"
-            f" server memory {ev['rss_before_mib']:.0f} MiB before, {ev['rss_peak_mib']:.0f} MiB at peak,"
+            f" server memory (the event that kept most) {ev['rss_before_mib']:.0f} MiB before, {ev['rss_peak_mib']:.0f} MiB at peak,"
             f" {ev['rss_30s_mib']:.0f} MiB at the end"
             + (
                 f" (back within 5 % after {ev['settled_s']:.1f} s)."
