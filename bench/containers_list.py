@@ -289,7 +289,7 @@ def write(results, extra) -> None:
         "# /containers/ page time against `docker ps -a`",
         "",
         f"Measured by `bench/containers_list.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, engine "
-        f"{engine.strip()}, {os.cpu_count()} CPUs, panel served by daphne on loopback, median of {REPEAT} requests "
+        f"{engine.strip()}, {os.cpu_count()} CPUs, panel served by daphne on loopback, median of {3 * REPEAT} requests timed alternately with `docker ps -a` "
         "(after one warm-up). Containers are created, not started. The engine is shared with other test runs, so "
         '"on engine" counts every container the page listed.',
         "",
@@ -320,7 +320,8 @@ def write(results, extra) -> None:
             "",
             f"One engine event (a rename) with {PAGES} list pages open ({ev['mode']} mode: "
             + ("each page fetches the row" if ev["mode"] == "rows" else "each page re-fetches the whole list")
-            + f"): server CPU {ev['cpu_s']:.2f} s, every page current after {ev['all_current_s']:.2f} s"
+            + f"), median of {EVENT_REPEAT} events after a warm-up: server CPU {ev['cpu_s']:.2f} s (each: {ev['cpu_all']}),"
+            f" every page current after {ev['all_current_s']:.2f} s (each: {ev['current_all']})"
             f" ({ev['pages']} of {PAGES} pages), {ev['bytes_per_page'] / 1000:.1f} KB per page on the wire;"
             f" server memory (the event that kept most) {ev['rss_before_mib']:.0f} MiB before, {ev['rss_peak_mib']:.0f} MiB at peak,"
             f" {ev['rss_30s_mib']:.0f} MiB at the end"
