@@ -1,5 +1,6 @@
 """Daily use in Debian's chromium: a phone-sized layout, dark mode, busy buttons, toasts, favicon."""
 
+import json
 import re
 
 import pytest
@@ -166,3 +167,32 @@ def test_toasts_sit_in_the_page_flow_and_a_favicon_is_served(page, panel, make_c
         }).map((el) => el.outerHTML.slice(0, 80)); }"""
     )
     assert covered == []
+
+
+def test_inspect_is_a_searchable_tree_that_still_copies_the_whole_json(page, panel, make_container):
+    box = make_container(command="sleep 3600", labels={"team.owner": "jiwoo"})
+    login(page, panel, "viewer")
+    page.goto(f"{panel.url}/containers/{box.name}/")
+    page.click("#section-inspect summary")
+    tree = page.locator("#section-inspect .json-tree")
+    tree.wait_for(state="visible")
+    assert not page.is_visible("#inspect-json")  # the raw JSON is the tree's source, kept for Copy
+    # the first levels are open, deeper ones folded
+    assert (
+        tree.locator("details.jt-node", has=page.locator("summary > .jt-key", has_text="Config")).first.get_attribute(
+            "open"
+        )
+        is not None
+    )
+    page.fill("#section-inspect input[type=search]", "jiwoo")
+    hit = tree.locator(".jt-row.jt-hit")
+    assert hit.count() == 1
+    assert hit.first.is_visible()
+    assert "team.owner" in hit.first.inner_text()
+    assert not tree.locator(".jt-row", has_text="Hostname").first.is_visible()
+    assert page.inner_text("#section-inspect .jt-count") == "1 match"
+    page.fill("#section-inspect input[type=search]", "")
+    assert tree.locator(".jt-row", has_text="Hostname").first.is_visible()
+    # Copy takes the whole JSON, not the tree's text
+    copied = page.evaluate("document.querySelector('#inspect-json').textContent")
+    assert json.loads(copied)["Id"] == box.id
