@@ -144,8 +144,9 @@ class Sampler:
             self._names = running
             self._asked = {key: t for key, t in self._asked.items() if now - t < self.linger}
             wanted: dict[str, float] = {}
-            for key, cid in self._resolve(list(self._asked)).items():
-                wanted[cid] = max(wanted.get(cid, 0.0), self._asked[key])
+            for key, asked_at in self._asked.items():
+                for cid in self._resolve([key]).values():
+                    wanted[cid] = max(wanted.get(cid, 0.0), asked_at)
             gone = [cid for cid in self._streams if cid not in wanted]
             closing = [self._streams.pop(cid) for cid in gone]
             for cid in gone:

@@ -298,3 +298,20 @@ def test_it_answers_400_to_a_bad_ids_parameter(viewer_client, make_container):
     empty = viewer_client.get("/containers/stats.json?ids=")
     assert empty.status_code == 200
     assert empty.json()["containers"] == {}
+
+
+def test_without_ids_it_asks_for_every_running_container_within_the_bound(make_container):
+    c = make_container()
+    own = sampler.Sampler(idle=30, max_streams=1)  # other runs' containers may share this engine
+
+    def answered():
+        body = own.snapshot()
+        assert len(body["containers"]) <= 1, body
+        assert len(own.streaming()) <= 1, body
+        return (c.id in body["containers"] or c.id in body["not_sampled"]) and body
+
+    try:
+        body = wait_for(answered, "the container is neither sampled nor reported as over the bound")
+        assert body["max_streams"] == 1
+    finally:
+        own.stop()

@@ -8,6 +8,7 @@
   const ID_LENGTH = 12; // short IDs, as `docker ps` shows them: the server takes unique prefixes
   const visible = new Set();
   const watched = new WeakSet();
+  const shown = new Map(); // short ID -> what its cells last showed, for rows swapped in afresh
   let timer = null;
   let soon = null;
 
@@ -36,12 +37,16 @@
     for (const row of table.querySelectorAll("tr[data-id]")) {
       if (watched.has(row)) continue;
       watched.add(row);
+      // a running row swapped in (the server renders "…") keeps its numbers until the next answer
+      const last = shown.get(row.dataset.id.slice(0, ID_LENGTH));
+      if (last && row.querySelector("td.usage")?.textContent === "…") show(row, ...last);
       if (observer) observer.observe(row);
       else visible.add(row); // no observer: every row counts as on screen
     }
   }
 
   function show(row, cpuText, memText, title) {
+    shown.set(row.dataset.id.slice(0, ID_LENGTH), [cpuText, memText, title]);
     const cpu = row.querySelector("td[data-col=cpu]");
     const mem = row.querySelector("td[data-col=mem]");
     for (const [cell, text] of [
@@ -49,7 +54,7 @@
       [mem, memText],
     ]) {
       if (!cell) continue;
-      if (text !== null) cell.textContent = text;
+      cell.textContent = text;
       if (title) cell.title = title;
       else cell.removeAttribute("title");
     }
@@ -73,6 +78,7 @@
     } catch (err) {
       return;
     }
+    if (shown.size > 2000) shown.clear();
     const usage = data.containers || {};
     const over = new Set(data.not_sampled || []);
     const pending = new Set(data.pending || []);
