@@ -45,6 +45,7 @@ class Sampler:
         self._latest: dict[str, dict] = {}
         self._streams: dict[str, engine.EngineStream | object] = {}  # or _OPENING
         self._names: dict[str, str] = {}  # running containers, id -> name, from the last listing
+        self._by_short: dict[str, list[str]] = {}  # the same by short ID (12 digits), to resolve prefixes
         self._asked: dict[str, float] = {}  # ID or prefix -> when a page last asked for it
         self._skipped: set[str] = set()  # wanted, but over the bound
         self._workers = 0  # live stream threads, opening ones included
@@ -112,7 +113,8 @@ class Sampler:
             if key in self._names:
                 found[key] = key
                 continue
-            matches = [cid for cid in self._names if cid.startswith(key)]
+            candidates = self._by_short.get(key[:12], []) if len(key) >= 12 else self._names
+            matches = [cid for cid in candidates if cid.startswith(key)]
             if len(matches) == 1:
                 found[key] = matches[0]
         return found
@@ -142,6 +144,9 @@ class Sampler:
         with self._lock:
             now = time.monotonic()
             self._names = running
+            self._by_short = {}
+            for cid in running:
+                self._by_short.setdefault(cid[:12], []).append(cid)
             self._asked = {key: t for key, t in self._asked.items() if now - t < self.linger}
             wanted: dict[str, float] = {}
             for key, asked_at in self._asked.items():
