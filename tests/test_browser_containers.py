@@ -111,7 +111,7 @@ def test_it_asks_for_the_usage_of_the_rows_on_screen_only(browser, panel, make_c
     first, last = made[0], made[-1]
     context = browser.new_context(viewport={"width": 1400, "height": 640}, bypass_csp=True)
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(45_000)
     asked: list[str] = []
     page.on("request", lambda r: "/containers/stats.json" in r.url and asked.append(r.url))
     try:
@@ -152,6 +152,8 @@ def test_it_says_which_rows_are_not_sampled_and_leaves_stopped_ones_empty(page, 
         "sels => { const t = sels.map(s => document.querySelector(s)?.textContent || '');"
         " return t.some(x => / \\/ /.test(x)) && t.includes('—'); }",
         arg=[mem_cell(c) for c in running],
+        timeout=45_000,
+        polling=250,
     )
     over = next(page.locator(mem_cell(c)) for c in running if page.locator(mem_cell(c)).inner_text() == "—")
     assert "DOCKERPANEL_STATS_MAX_STREAMS" in over.get_attribute("title")
