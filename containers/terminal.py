@@ -205,7 +205,7 @@ class TerminalConsumer(PanelConsumer):
 
     def find_target(self, ref: str) -> engine.TerminalTarget:
         found = engine.resolve_container(ref)
-        target = engine.terminal_target(found.id)
+        target = engine.terminal_target(found)
         if not target.running:
             state = target.status or "not running"
             todo = "unpause" if state == "paused" else "start"

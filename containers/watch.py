@@ -108,7 +108,9 @@ class LogsConsumer(ContainerConsumer):
         if container is None:
             return
         try:
-            tty = await short_call(engine.container_tty, container.id)
+            tty = container.tty
+            if tty is None:
+                tty = await short_call(engine.container_tty, container.id)
             self.stream = await short_call(
                 engine.logs, container.id, follow=follow, tail=tail, since=since, timestamps=self.timestamps, tty=tty
             )
