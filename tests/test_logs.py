@@ -27,6 +27,13 @@ def wait_for_log(container, text: str, timeout: float = 15) -> None:
         time.sleep(0.1)
 
 
+def wait_for_log_end(container, last: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while container.logs(tail=1).strip() != last.encode():
+        assert time.monotonic() < deadline, f"the log never ended with {last!r}"
+        time.sleep(0.1)
+
+
 async def open_logs(container, query: str = "", user: str = "viewer", role: str | None = "viewer"):
     ws = communicator(f"/ws/containers/{container.name}/logs/?{query}", await session_cookie_for(user, role))
     connected, _ = await ws.connect()
@@ -238,7 +245,8 @@ async def test_it_shows_a_line_that_is_not_utf8(make_container):
     await ws.disconnect()
 
 
-async def test_it_survives_a_flood_with_bounded_buffers_and_says_what_it_dropped(make_container):
+async def test_it_survives_a_flood_with_bounded_buffers_and_says_what_it_dropped(make_container, monkeypatch):
+    monkeypatch.setattr(LogsConsumer, "STALL", 0.1)  # the page below is silent for 20 times that
     total = 300_000
     c = await sync_to_async(make_container)(
         command=["sh", "-c", f"seq 1 {total}; sleep 3600"],
@@ -268,6 +276,42 @@ async def test_it_survives_a_flood_with_bounded_buffers_and_says_what_it_dropped
     assert seen[LogsConsumer.IN_FLIGHT]["dropped"] > 0  # what the stalled page missed is counted
     assert max(m["buffered"] for m in seen) <= LogsConsumer.BUFFER
     assert max(len(m["lines"]) for m in seen) <= LogsConsumer.BATCH
+
+
+async def test_it_sends_every_line_of_a_fast_log_in_order_while_the_page_acknowledges(make_container, monkeypatch):
+    """The whole log read at disk speed: nothing is skipped while the page acknowledges."""
+    monkeypatch.setattr(LogsConsumer, "STALL", 60)  # a loaded machine must not look like a stalled page
+    total = 200_000
+    c = await sync_to_async(make_container)(
+        command=["sh", "-c", f"seq 1 {total}; sleep 3600"],
+        log_config={"type": "json-file", "config": {"max-size": "50m", "max-file": "1"}},
+    )
+    await sync_to_async(wait_for_log_end)(c, str(total))
+    ws = await open_logs(c, "tail=all&follow=0")
+    await start_message(ws)
+    lines, dropped, ended = await read_lines(ws, wait=120)
+    await ws.disconnect()
+    assert ended
+    assert dropped == 0
+    assert texts(lines) == [str(i) for i in range(1, total + 1)]
+
+
+async def test_it_follows_a_fast_producer_without_skipping_while_the_page_acknowledges(make_container, monkeypatch):
+    monkeypatch.setattr(LogsConsumer, "STALL", 60)
+    total = 200_000
+    c = await sync_to_async(make_container)(
+        command=["sh", "-c", f"echo ready; while [ ! -e /tmp/go ]; do sleep 0.05; done; seq 1 {total}; sleep 3600"],
+        log_config={"type": "json-file", "config": {"max-size": "50m", "max-file": "1"}},
+    )
+    await sync_to_async(wait_for_log)(c, "ready")
+    ws = await open_logs(c, "tail=all")
+    await start_message(ws)
+    await read_lines(ws, until=lambda lines: texts(lines) == ["ready"])
+    await sync_to_async(c.exec_run)(["touch", "/tmp/go"])
+    more, dropped, _ = await read_lines(ws, until=lambda lines: lines and lines[-1][2] == str(total), wait=120)
+    await ws.disconnect()
+    assert dropped == 0
+    assert texts(more) == [str(i) for i in range(1, total + 1)]
 
 
 # --- download ------------------------------------------------------------------------------
