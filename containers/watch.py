@@ -95,9 +95,9 @@ class LogsConsumer(ContainerConsumer):
     a paused or hidden page costs at most BUFFER lines and comes back to the newest ones.
     """
 
-    BUFFER = 5000  # lines held for one socket at most
-    BATCH = 1000  # lines per message at most
-    IN_FLIGHT = 2
+    BUFFER = 10000  # lines held for one socket at most
+    BATCH = 2000  # lines per message at most
+    IN_FLIGHT = 4  # a page renders all it has in one animation frame: let one frame take 8,000 lines
     STALL = 2.0  # seconds without an acknowledgement after which lines are skipped
 
     async def start(self) -> None:
