@@ -215,7 +215,7 @@
     }
   };
 
-  // While paused nothing is rendered or acknowledged, so the server stops sending after two batches
+  // While paused nothing is rendered or acknowledged, so the server stops sending after four batches
   // and keeps only the newest lines (counting the rest): pausing costs neither side memory.
   LogViewer.prototype.setPaused = function (paused) {
     this.paused = paused;
