@@ -400,20 +400,68 @@ class ImageReference:
         return f"{self.repository}@{self.digest}" if self.digest else f"{self.repository}:{self.tag}"
 
 
+# digest.Algorithm's registered algorithms and the length of their hex encoding
+_DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
 def parse_image_reference(text: str) -> ImageReference:
-    """`name[:tag]` as `docker pull` takes it (default tag latest). ValueError says what is wrong."""
+    """`name[:tag][@digest]` as `docker pull` takes it (default tag latest), checked by the grammar of
+    distribution/reference that Docker uses. ValueError says what is wrong."""
     text = (text or "").strip()
     if not text:
         raise ValueError("Give an image name, such as debian:bookworm")
     if any(ch.isspace() for ch in text):
         raise ValueError(f"'{text}' is not a valid image reference: it contains spaces")
     m = _REFERENCE.match(text)
-    if not m or len(text) > 255:
-        name = text.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
-        hint = " (repository names must be lowercase)" if name != name.lower() else ""
-        raise ValueError(f"'{text}' is not a valid image reference{hint}; use name[:tag], e.g. debian:bookworm")
-    repository = f"{m['registry']}/{m['path']}" if m["registry"] else m["path"]
-    return ImageReference(repository=repository, tag=m["tag"] or "latest", digest=m["digest"] or "")
+    if not m:
+        if _REFERENCE.match(text.lower()):
+            raise ValueError(
+                f"'{text}' is not a valid image reference: repository names must be lowercase"
+                f" ('{_lowercase_name(text)}')"
+            )
+        raise ValueError(f"'{text}' is not a valid image reference; use name[:tag], e.g. debian:bookworm")
+    registry = m["registry"] or ""
+    if registry and not any(c in registry for c in ".:[") and registry != "localhost" and registry != registry.lower():
+        # not a registry host (no dot, port or localhost) but the first path component, as Docker reads it
+        raise ValueError(
+            f"'{text}' is not a valid image reference: repository names must be lowercase ('{_lowercase_name(text)}')"
+        )
+    repository = f"{registry}/{m['path']}" if registry else m["path"]
+    if re.fullmatch(r"[a-f0-9]{64}", m["path"]):
+        raise ValueError(
+            f"'{text}' is not a valid image reference: a 64-character hexadecimal name reads as an image"
+            " ID, which cannot be pulled; give the repository name"
+        )
+    if len(repository) > 255:
+        raise ValueError(
+            f"'{text[:40]}…' is not a valid image reference: the repository name is {len(repository)}"
+            " characters long, 255 at most"
+        )
+    digest = m["digest"] or ""
+    if digest:
+        algorithm, _, encoded = digest.partition(":")
+        length = _DIGEST_LENGTHS.get(algorithm)
+        if length is None:
+            raise ValueError(
+                f"'{text}' is not a valid image reference: unsupported digest algorithm '{algorithm}'"
+                " (sha256, sha384 or sha512)"
+            )
+        if len(encoded) != length or encoded != encoded.lower():
+            raise ValueError(
+                f"'{text}' is not a valid image reference: a {algorithm} digest is {length} lowercase"
+                f" hexadecimal characters, this one has {len(encoded)}"
+            )
+    return ImageReference(repository=repository, tag=m["tag"] or "latest", digest=digest)
+
+
+def _lowercase_name(text: str) -> str:
+    """The reference with its repository path lowercased (the tag may have capitals), for the hint."""
+    m = _REFERENCE.match(text.lower())
+    if not m:
+        return text.lower()
+    registry = m["registry"] or ""
+    keep = len(registry) + 1 if registry and any(c in registry for c in ".:[") else 0  # a host's case stays
+    return text[:keep] + text[keep : m.end("path")].lower() + text[m.end("path") :]
 
 
 def image_exists(reference: str) -> bool:

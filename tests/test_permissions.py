@@ -54,6 +54,7 @@ PAGES = [
     Page("GET", "/users/{user_id}/password/", "admin"),
     Page("POST", "/users/{user_id}/password/", "admin", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}),
     Page("GET", "/account/password/", "login"),
+    Page("POST", "/account/theme/", "login", {"theme": "dark", "next": "/"}),
     # containers and images (issue 3), terminal (issue 4), run form and deploy (issue 5)
     Page("GET", "/containers/", "viewer"),
     Page("GET", "/containers/{container}/", "viewer"),

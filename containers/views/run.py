@@ -80,6 +80,9 @@ def new_container(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Started {ref.name}." + (f" Published: {published}" if published else ""))
     else:
         messages.success(request, f"Created {ref.name} (not started).")
+    if spec.start and not spec.detach and spec.interactive and spec.tty:
+        # `docker run -i -t` without -d: the CLI stays attached to the container, so does the panel
+        return redirect(f"/containers/{ref.name}/attach/")
     return redirect(f"/containers/{ref.name}/")
 
 

@@ -20,7 +20,9 @@
       area = document.createElement("div");
       area.className = "toast-area";
       area.setAttribute("aria-live", "polite");
-      document.body.appendChild(area);
+      // in the page's flow under the top bar: a toast pushes the page down, never covers a button
+      const messages = document.getElementById("messages");
+      if (messages) messages.prepend(area); else document.body.prepend(area);
     }
     return area;
   }
