@@ -85,6 +85,10 @@ class Ambiguous(EngineError):
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, float], docker.DockerClient] = {}
+# Connections kept per client. Every page request, fragment refresh and live-update row fetch runs
+# in its own thread; with the SDK's default of 10, a burst of them overflowed the pool ("pool is
+# full, discarding connection") and each discarded connection was a new one to the engine.
+POOL_SIZE = 64
 
 
 def address() -> str:
@@ -108,7 +112,7 @@ def client(long: bool = False) -> docker.DockerClient:
     if cached is not None:
         return cached
     try:
-        made = docker.DockerClient(base_url=base_url, version="auto", timeout=timeout)
+        made = docker.DockerClient(base_url=base_url, version="auto", timeout=timeout, max_pool_size=POOL_SIZE)
     except Exception as e:
         raise translate(e) from e
     with _lock:
