@@ -1,18 +1,21 @@
 """Render engine data the way the docker CLI prints it (`docker ps`, `docker images`, `docker history`).
 
 Pure functions over plain dicts from the Engine API, so they are unit-tested with captured real data.
-The reference is the CLI that ships with the engine (Debian's docker.io 20.10), as the issue quotes it:
-PORTS `0.0.0.0:8080->80/tcp, :::8080->80/tcp`.
+The reference is the current CLI (28, as installed on these machines): PORTS
+`0.0.0.0:8080->80/tcp, [::]:8080->80/tcp`, familiar image names (`library/ubuntu` is `ubuntu`), columns
+cut by display width (a CJK character or an emoji takes two cells), and `N/A` for a zero creation time.
 """
 
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-# Go's zero time, which the engine uses for "never" (FinishedAt of a running container).
-_ZERO_YEAR = 1
+# Go's zero time (0001-01-01), which the engine uses for "never", as unix seconds.
+_GO_ZERO_UNIX = -62135596800
 
 
 def human_duration(seconds: float) -> str:
@@ -48,7 +51,8 @@ def parse_time(value: str | int | float | None) -> float | None:
     if value is None or value == "":
         return None
     if isinstance(value, int | float):
-        return float(value)
+        # 0 and Go's zero time both mean "not recorded" (images built reproducibly, imported ones)
+        return None if value <= 0 or value == _GO_ZERO_UNIX else float(value)
     text = value.strip()
     if text.startswith("0001-01-01"):
         return None
@@ -73,6 +77,12 @@ def ago(when: str | int | float | None, now: float | None = None) -> str:
     return human_duration((now if now is not None else time.time()) - t) + " ago"
 
 
+def created(when: str | int | float | None, now: float | None = None) -> str:
+    """CREATED of a container, an image or a history line: "5 minutes ago", or "N/A" when the engine
+    has no creation time (Go's zero time or 0), as the CLI prints it instead of "2025 years ago"."""
+    return ago(when, now) or "N/A"
+
+
 def iso(when: str | int | float | None) -> str:
     """A timestamp as UTC ISO text for titles and tooltips; "" when never."""
     t = parse_time(when)
@@ -89,11 +99,35 @@ def short_id(value: str) -> str:
     return value[:12]
 
 
+def char_width(ch: str) -> int:
+    """Terminal cells of one character, as go-runewidth counts them: 2 for wide (CJK, most emoji),
+    0 for combining marks and zero-width characters, else 1."""
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0
+    if unicodedata.east_asian_width(ch) in ("W", "F"):
+        return 2
+    return 1
+
+
+def display_width(text: str) -> int:
+    return sum(char_width(ch) for ch in text)
+
+
 def ellipsis(text: str, width: int) -> str:
-    """Cut to `width` characters, the last one being "…", as the CLI's formatter.Ellipsis."""
-    if len(text) <= width:
+    """Cut to `width` terminal cells, the last being "…", as the CLI's formatter.Ellipsis: a CJK
+    character or an emoji takes two cells, so "안녕하세요" cut at 6 is "안녕…"."""
+    if width <= 0:
+        return ""
+    if text.isascii():
+        return text if len(text) <= width else text[: width - 1] + "…"
+    if display_width(text) <= width:
         return text
-    return text[: width - 1] + "…"
+    used = 0
+    for i, ch in enumerate(text):
+        used += char_width(ch)
+        if used > width - 1:
+            return text[:i] + "…"
+    return text
 
 
 def go_quote(text: str) -> str:
@@ -133,17 +167,54 @@ def names(values: list[str] | None) -> str:
     return ",".join(stripped)
 
 
+# distribution/reference's grammar, as ParseNormalizedNamed reads a name the CLI shows.
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_NAMED = re.compile(
+    rf"^(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
+    r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
+)
+
+
+def split_domain(name: str) -> tuple[str, str]:
+    """distribution/reference's splitDockerDomain: ("docker.io", "library/ubuntu") for "ubuntu"."""
+    first, slash, rest = name.partition("/")
+    if not slash or ("." not in first and ":" not in first and first != "localhost" and first.lower() == first):
+        domain, remainder = "docker.io", name
+    else:
+        domain, remainder = first, rest
+    if domain == "index.docker.io":
+        domain = "docker.io"
+    if domain == "docker.io" and "/" not in remainder:
+        remainder = "library/" + remainder
+    return domain, remainder
+
+
+def familiar_name(name: str) -> str:
+    """reference.FamiliarName: "docker.io/library/ubuntu" and "library/ubuntu" are "ubuntu",
+    "docker.io/team/app" is "team/app"; "docker.io/library/team/app" stays "library/team/app" (a
+    different repository from "team/app"), and other registries keep their domain."""
+    domain, remainder = split_domain(name)
+    if domain != "docker.io":
+        return f"{domain}/{remainder}"
+    if remainder.startswith("library/") and "/" not in remainder[len("library/") :]:
+        return remainder[len("library/") :]
+    return remainder
+
+
 def image(image_name: str, image_id: str = "") -> str:
-    """IMAGE: the name the container was created from; a bare ID is cut to 12 characters."""
+    """IMAGE as `docker ps` shows it: a bare ID cut to 12 characters; a name in its familiar form
+    with its tag, without a digest; a name the reference grammar refuses exactly as stored."""
     if not image_name:
         return "<no image>"
     if image_name.startswith("sha256:") or (image_id and short_id(image_id) == short_id(image_name)):
         return short_id(image_name)
-    name = image_name.split("@", 1)[0]  # the CLI drops a digest when truncating
-    for prefix in ("docker.io/library/", "docker.io/"):
-        if name.startswith(prefix):
-            return name[len(prefix) :]
-    return name
+    m = _NAMED.match(image_name)
+    if not m or len(image_name.split("@", 1)[0].rsplit(":", 1)[0]) > 255:
+        return image_name
+    name = f"{m['domain']}/{m['path']}" if m["domain"] else m["path"]
+    shown = familiar_name(name)
+    return f"{shown}:{m['tag']}" if m["tag"] else shown
 
 
 def status(state: dict, now: float | None = None) -> str:
@@ -185,6 +256,11 @@ def _port_sort_key(p: dict):
     return (p.get("PrivatePort", 0), p.get("IP", "") or "", p.get("PublicPort", 0) or 0, p.get("Type", ""))
 
 
+def host_ip_text(ip: str) -> str:
+    """A host IP as PORTS shows it: IPv6 in brackets ("[::]", "[::1]"), as CLI 28 prints it."""
+    return f"[{ip}]" if ":" in ip else ip
+
+
 def port_groups(ports: list[dict] | None) -> list[PortGroup]:
     """PORTS as the CLI's DisplayablePorts builds it: equal host/container ranges grouped, then mappings."""
     ordered = sorted(ports or [], key=_port_sort_key)
@@ -196,7 +272,7 @@ def port_groups(ports: list[dict] | None) -> list[PortGroup]:
     def form(key: str, first: int, last: int) -> PortGroup:
         ip, _, proto = key.rpartition("/")
         span = str(first) if first == last else f"{first}-{last}"
-        text = f"{ip}:{span}->{span}/{proto}" if ip else f"{span}/{proto}"
+        text = f"{host_ip_text(ip)}:{span}->{span}/{proto}" if ip else f"{span}/{proto}"
         published = tuple((ip, p) for p in range(first, last + 1)) if ip and proto == "tcp" else ()
         return PortGroup(text=text, published=published, protocol=proto)
 
@@ -209,7 +285,7 @@ def port_groups(ports: list[dict] | None) -> list[PortGroup]:
             public = p.get("PublicPort", 0) or 0
             if public != current:
                 published = ((ip, public),) if proto == "tcp" else ()
-                mappings.append(PortGroup(f"{ip}:{public}->{current}/{proto}", published, proto))
+                mappings.append(PortGroup(f"{host_ip_text(ip)}:{public}->{current}/{proto}", published, proto))
                 continue
             key = f"{ip}/{proto}"
         group = groups.get(key)
@@ -257,10 +333,15 @@ LOOPBACK_TWIN = {"127.0.0.1": "localhost", "localhost": "127.0.0.1", "::1": "loc
 
 
 def port_url(host_ip: str, port: int, link_host: str, panel_host: str = "") -> str:
-    """Where a published port opens: `link_host` for 0.0.0.0/::, else that IP; never `panel_host`
-    (the other loopback name instead, or "" for no link)."""
-    if host_ip in ("", "0.0.0.0", "::"):
+    """Where a published port opens: `link_host` for 0.0.0.0 (for :: its IPv6 loopback when it is a
+    loopback name), else that IP; never `panel_host` (the other loopback name instead, or "" for no
+    link)."""
+    if host_ip in ("", "0.0.0.0"):
         host = link_host
+    elif host_ip == "::":
+        # published on IPv6 (a random port may differ from the IPv4 one): a loopback link must be
+        # IPv6 too, or it reaches 127.0.0.1, where nothing listens on that port
+        host = "::1" if link_host in ("127.0.0.1", "localhost") else link_host
     else:
         host = host_ip
     if panel_host and host == panel_host:

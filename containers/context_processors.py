@@ -1,4 +1,5 @@
 from containers.roles import has_role, role_of
+from containers.views.preferences import theme_of
 
 
 def panel(request):
@@ -8,4 +9,5 @@ def panel(request):
         "role": role_of(user),
         "can_operate": has_role(user, "operator"),
         "can_admin": has_role(user, "admin"),
+        "theme": theme_of(user),
     }

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import docker
 import docker.errors
@@ -85,6 +85,10 @@ class Ambiguous(EngineError):
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, float], docker.DockerClient] = {}
+# Connections kept per client. Every page request, fragment refresh and live-update row fetch runs
+# in its own thread; with the SDK's default of 10, a burst of them overflowed the pool ("pool is
+# full, discarding connection") and each discarded connection was a new one to the engine.
+POOL_SIZE = 64
 
 
 def address() -> str:
@@ -108,7 +112,7 @@ def client(long: bool = False) -> docker.DockerClient:
     if cached is not None:
         return cached
     try:
-        made = docker.DockerClient(base_url=base_url, version="auto", timeout=timeout)
+        made = docker.DockerClient(base_url=base_url, version="auto", timeout=timeout, max_pool_size=POOL_SIZE)
     except Exception as e:
         raise translate(e) from e
     with _lock:
@@ -279,29 +283,78 @@ CONTAINER_NAME = re.compile(rf"^[a-zA-Z0-9][a-zA-Z0-9_.-]{{1,{MAX_NAME_LENGTH - 
 class ContainerRef:
     id: str
     name: str
+    # The engine's inspect answer when the ref was resolved by inspecting it: callers that need
+    # the container's details read them here instead of asking the engine a second time.
+    info: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def short_id(self) -> str:
         return self.id[:12]
 
+    @property
+    def tty(self) -> bool | None:
+        """Whether it was created with -t, when the inspect answer is at hand (None otherwise)."""
+        return None if self.info is None else bool((self.info.get("Config") or {}).get("Tty"))
+
+
+# The engine's answer when an ID prefix matches several containers (500 up to 20.10, 400 later).
+_AMBIGUOUS_PREFIX = "multiple ids found with provided prefix"
+
 
 def resolve_container(ref: str) -> ContainerRef:
     """Find a container as the CLI does: full ID, then exact name, then a unique ID prefix (3+ chars).
 
-    Raises NotFound (naming the ref) or Ambiguous (listing the matches).
+    One engine call (GET /containers/{ref}/json, the engine applies the same order), whose answer the
+    ContainerRef carries in .info. Raises NotFound (naming the ref) or Ambiguous (listing the matches).
     """
     ref = (ref or "").strip()
     if not ref or not _REF_CHARS.match(ref):
         raise NotFound(f"No such container: '{ref}' is not a valid container name or ID")
+    wanted = ref.lstrip("/")
     try:
+        info = client().api.inspect_container(wanted)
+    except docker.errors.NotFound:
+        raise NotFound(f"No such container: {wanted}{_prefix_hint(wanted)}") from None
+    except docker.errors.APIError as e:
+        if _AMBIGUOUS_PREFIX not in _explanation(e).lower():
+            raise translate(e) from e
+        return _ambiguous(wanted)
+    except Exception as e:
+        raise translate(e) from e
+    name = (info.get("Name") or "").lstrip("/")
+    if len(wanted) < MIN_PREFIX and wanted not in (info["Id"], name):
+        # the engine takes any prefix; the panel wants 3 characters, so a typo of one or two
+        # characters does not land on some container by chance
+        raise NotFound(f"No such container: {wanted}{_prefix_hint(wanted)}")
+    return ContainerRef(id=info["Id"], name=name or info["Id"][:12], info=info)
+
+
+def _prefix_hint(wanted: str) -> str:
+    return " (an ID prefix needs at least 3 characters)" if len(wanted) < MIN_PREFIX else ""
+
+
+def _ambiguous(prefix: str) -> ContainerRef:
+    """The engine found several containers for an ID prefix: name them (one list call, only now)."""
+    if len(prefix) < MIN_PREFIX:
+        raise NotFound(f"No such container: {prefix}{_prefix_hint(prefix)}")
+    try:
+        # Not the engine's id filter: up to 20.10 it resolves the filter through the same prefix
+        # index and answers an ambiguous prefix with no rows at all. This path is rare (a person
+        # typed a short prefix), so one full list is affordable here.
         rows = client().api.containers(all=True)
     except Exception as e:
         raise translate(e) from e
-    return match_container(rows, ref)
+    matches = [r for r in rows if r["Id"].startswith(prefix)]
+    if len(matches) > 1:
+        raise Ambiguous(prefix, [(r["Id"][:12], _name_of(r)) for r in matches])
+    if matches:  # the others were removed in between
+        return resolve_container(matches[0]["Id"])
+    raise NotFound(f"No such container: {prefix}")
 
 
 def match_container(rows: list[dict], ref: str) -> ContainerRef:
-    """The resolution rules of resolve_container over rows of /containers/json."""
+    """The resolution rules of resolve_container over rows of /containers/json already at hand
+    (bulk actions resolve many refs against one listing)."""
     wanted = ref.strip().lstrip("/")
     by_id = [r for r in rows if r["Id"] == wanted]
     if by_id:
@@ -315,8 +368,7 @@ def match_container(rows: list[dict], ref: str) -> ContainerRef:
             return _ref_of(by_prefix[0])
         if len(by_prefix) > 1:
             raise Ambiguous(wanted, [(r["Id"][:12], _name_of(r)) for r in by_prefix])
-    hint = " (an ID prefix needs at least 3 characters)" if len(wanted) < MIN_PREFIX else ""
-    raise NotFound(f"No such container: {wanted}{hint}")
+    raise NotFound(f"No such container: {wanted}{_prefix_hint(wanted)}")
 
 
 def _name_of(row: dict) -> str:
@@ -352,20 +404,68 @@ class ImageReference:
         return f"{self.repository}@{self.digest}" if self.digest else f"{self.repository}:{self.tag}"
 
 
+# digest.Algorithm's registered algorithms and the length of their hex encoding
+_DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+
+
 def parse_image_reference(text: str) -> ImageReference:
-    """`name[:tag]` as `docker pull` takes it (default tag latest). ValueError says what is wrong."""
+    """`name[:tag][@digest]` as `docker pull` takes it (default tag latest), checked by the grammar of
+    distribution/reference that Docker uses. ValueError says what is wrong."""
     text = (text or "").strip()
     if not text:
         raise ValueError("Give an image name, such as debian:bookworm")
     if any(ch.isspace() for ch in text):
         raise ValueError(f"'{text}' is not a valid image reference: it contains spaces")
     m = _REFERENCE.match(text)
-    if not m or len(text) > 255:
-        name = text.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
-        hint = " (repository names must be lowercase)" if name != name.lower() else ""
-        raise ValueError(f"'{text}' is not a valid image reference{hint}; use name[:tag], e.g. debian:bookworm")
-    repository = f"{m['registry']}/{m['path']}" if m["registry"] else m["path"]
-    return ImageReference(repository=repository, tag=m["tag"] or "latest", digest=m["digest"] or "")
+    if not m:
+        if _REFERENCE.match(text.lower()):
+            raise ValueError(
+                f"'{text}' is not a valid image reference: repository names must be lowercase"
+                f" ('{_lowercase_name(text)}')"
+            )
+        raise ValueError(f"'{text}' is not a valid image reference; use name[:tag], e.g. debian:bookworm")
+    registry = m["registry"] or ""
+    if registry and not any(c in registry for c in ".:[") and registry != "localhost" and registry != registry.lower():
+        # not a registry host (no dot, port or localhost) but the first path component, as Docker reads it
+        raise ValueError(
+            f"'{text}' is not a valid image reference: repository names must be lowercase ('{_lowercase_name(text)}')"
+        )
+    repository = f"{registry}/{m['path']}" if registry else m["path"]
+    if re.fullmatch(r"[a-f0-9]{64}", m["path"]):
+        raise ValueError(
+            f"'{text}' is not a valid image reference: a 64-character hexadecimal name reads as an image"
+            " ID, which cannot be pulled; give the repository name"
+        )
+    if len(repository) > 255:
+        raise ValueError(
+            f"'{text[:40]}…' is not a valid image reference: the repository name is {len(repository)}"
+            " characters long, 255 at most"
+        )
+    digest = m["digest"] or ""
+    if digest:
+        algorithm, _, encoded = digest.partition(":")
+        length = _DIGEST_LENGTHS.get(algorithm)
+        if length is None:
+            raise ValueError(
+                f"'{text}' is not a valid image reference: unsupported digest algorithm '{algorithm}'"
+                " (sha256, sha384 or sha512)"
+            )
+        if len(encoded) != length or encoded != encoded.lower():
+            raise ValueError(
+                f"'{text}' is not a valid image reference: a {algorithm} digest is {length} lowercase"
+                f" hexadecimal characters, this one has {len(encoded)}"
+            )
+    return ImageReference(repository=repository, tag=m["tag"] or "latest", digest=digest)
+
+
+def _lowercase_name(text: str) -> str:
+    """The reference with its repository path lowercased (the tag may have capitals), for the hint."""
+    m = _REFERENCE.match(text.lower())
+    if not m:
+        return text.lower()
+    registry = m["registry"] or ""
+    keep = len(registry) + 1 if registry and any(c in registry for c in ".:[") else 0  # a host's case stays
+    return text[:keep] + text[keep : m.end("path")].lower() + text[m.end("path") :]
 
 
 def image_exists(reference: str) -> bool:
@@ -958,12 +1058,17 @@ class TerminalTarget:
     open_stdin: bool
 
 
-def terminal_target(container_id: str) -> TerminalTarget:
-    """What a terminal page needs to know about a container: running, created with -i and -t."""
-    try:
-        data = client().api.inspect_container(container_id)
-    except Exception as e:
-        raise translate(e, "inspect") from e
+def terminal_target(container: ContainerRef | str) -> TerminalTarget:
+    """What a terminal page needs to know about a container: running, created with -i and -t.
+
+    A ContainerRef that carries its inspect answer costs no engine call."""
+    data = container.info if isinstance(container, ContainerRef) else None
+    if data is None:
+        container_id = container.id if isinstance(container, ContainerRef) else container
+        try:
+            data = client().api.inspect_container(container_id)
+        except Exception as e:
+            raise translate(e, "inspect") from e
     state = data.get("State") or {}
     config = data.get("Config") or {}
     return TerminalTarget(

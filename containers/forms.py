@@ -17,6 +17,9 @@ ENV_KEY = re.compile(r"^[^=\s]+$")
 
 
 def check_image(text: str) -> str:
+    """An image reference, or a full image ID (`docker run` takes one; only a pull refuses it)."""
+    if re.fullmatch(r"(sha256:)?[a-f0-9]{64}", text.strip()):
+        return text.strip()
     try:
         engine.parse_image_reference(text)
     except ValueError as e:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from containers.views import audit_log, deploy, run, terminal, users
+from containers.views import audit_log, deploy, preferences, run, terminal, users
 from containers.views import containers as container_views
 from containers.views import images as image_views
 from containers.views import logs as logs_views
@@ -51,6 +51,7 @@ urlpatterns = [
     path("users/<int:user_id>/activate/", users.user_activate, name="user-activate"),
     path("users/<int:user_id>/password/", users.user_password, name="user-password"),
     path("account/password/", users.own_password, name="own-password"),
+    path("account/theme/", preferences.set_theme, name="own-theme"),
     # logs and stats (containers/stats.json has no trailing slash: containers/<ref>/ never takes it)
     path("containers/stats.json", stats_views.stats_all, name="stats-all"),
     path("containers/<str:ref>/logs/", logs_views.logs_page, name="logs"),

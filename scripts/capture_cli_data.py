@@ -3,7 +3,7 @@
 Makes a few labelled containers (running with ports, created, exited, paused), records
 /containers/json, inspect, /images/json and history next to what `docker ps`/`docker images`/
 `docker history` print at the same moment, writes tests/data/cli_capture.json, removes the containers.
-Run: .venv/bin/python scripts/capture_cli_data.py [/usr/bin/docker]
+Run: .venv/bin/python scripts/capture_cli_data.py [CLI]  (default: the current CLI, 28, in /usr/local/bin)
 """
 
 import json
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import docker
 
-CLI = sys.argv[1] if len(sys.argv) > 1 else "/usr/bin/docker"
+CLI = sys.argv[1] if len(sys.argv) > 1 else "/usr/local/bin/docker"
 IMAGE = "dockerpanel-test/busybox:latest"
 LABELS = {"dockerpanel.test": "1", "dockerpanel.capture": "1"}
 OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "cli_capture.json"

@@ -81,7 +81,7 @@ def test_it_shows_a_stop_made_by_another_user_on_the_containers_list_with_a_toas
     try:
         viewer = ctx_v.new_page()
         login(viewer, panel, "viewer")
-        viewer.goto(panel.url + "/containers/?all=1")
+        viewer.goto(f"{panel.url}/containers/?all=1&name={container.name}")
         viewer.wait_for_function("document.body.dataset.live === 'on'")
         viewer.evaluate("window.notReloaded = true")
         viewer.evaluate(

@@ -1,11 +1,12 @@
 """The panel prints containers and images exactly as the docker CLI does (real captured engine data).
 
 tests/data/cli_capture.json holds /containers/json, inspect, /images/json and history from a real
-engine next to what Debian's docker CLI 20.10 printed at the same moment
-(scripts/capture_cli_data.py makes it).
+engine next to what the current docker CLI (28, in /usr/local/bin on these machines) printed at the
+same moment (scripts/capture_cli_data.py makes it).
 """
 
 import json
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 from containers import cli
 
 DATA = json.loads((Path(__file__).parent / "data" / "cli_capture.json").read_text())
+# the current CLI, as users run it (Debian's 20.10 client is /usr/bin/docker)
+DOCKER = "/usr/local/bin/docker" if Path("/usr/local/bin/docker").exists() else shutil.which("docker")
 PS = {line[0]: line for line in DATA["ps"]}  # ID -> ID, IMAGE, COMMAND, CREATED, STATUS, PORTS, NAMES
 
 
@@ -37,7 +40,7 @@ def test_it_groups_equal_port_ranges_then_lists_mappings_like_the_cli():
     ports_row = next(r for r in DATA["containers_json"] if r["Names"] == ["/dp-capture-ports"])
     text = cli.ports(ports_row["Ports"])
     assert text.startswith("0.0.0.0:")
-    assert "->80/tcp, :::" in text
+    assert "->80/tcp, [::]:" in text
     assert text.endswith("->81/udp")
     assert cli.ports([{"PrivatePort": 9000, "Type": "tcp"}]) == "9000/tcp"
 
@@ -51,6 +54,10 @@ def test_it_links_only_published_tcp_ports_to_the_right_host():
     assert len(published) == 6  # 2 range ports + 1 random port, each on 0.0.0.0 and ::
     assert cli.port_url("0.0.0.0", 8080, "panel.example") == "http://panel.example:8080/"
     assert cli.port_url("::", 8080, "panel.example") == "http://panel.example:8080/"
+    # an IPv6 binding's loopback link is IPv6 (a random port may differ from the IPv4 one)
+    assert cli.port_url("::", 8080, "127.0.0.1") == "http://[::1]:8080/"
+    assert cli.port_url("::", 8080, "localhost", panel_host="127.0.0.1") == "http://[::1]:8080/"
+    assert cli.port_url("::", 8080, "localhost", panel_host="::1") == "http://localhost:8080/"
     assert cli.port_url("127.0.0.1", 8080, "panel.example") == "http://127.0.0.1:8080/"
     assert cli.port_url("0.0.0.0", 8080, "::1") == "http://[::1]:8080/"
 
@@ -132,7 +139,7 @@ def test_it_matches_the_cli_on_a_live_container(dk, make_container):
     row = dk.api.containers(all=True, filters={"id": c.id})[0]
     before = time.time()
     printed = subprocess.run(
-        ["/usr/bin/docker", "ps", "-a", "--filter", f"id={c.id}", "--format", "{{.Ports}}\t{{.Status}}\t{{.Command}}"],
+        [DOCKER, "ps", "-a", "--filter", f"id={c.id}", "--format", "{{.Ports}}\t{{.Status}}\t{{.Command}}"],
         capture_output=True,
         text=True,
         check=True,
@@ -144,3 +151,94 @@ def test_it_matches_the_cli_on_a_live_container(dk, make_container):
     assert cli.command(row["Command"]) == command
     # The CLI asked the engine somewhere between before and after: a second may tick over.
     assert status in (cli.status(state, before), cli.status(state, after))
+
+
+def test_it_brackets_ipv6_host_addresses_as_cli_28_does():
+    ports = [
+        {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
+        {"IP": "::", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"},
+        {"IP": "::1", "PrivatePort": 80, "PublicPort": 9000, "Type": "tcp"},
+    ]
+    assert cli.ports(ports) == "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp, [::1]:9000->80/tcp"
+    ranges = [{"IP": "::", "PrivatePort": p, "PublicPort": p, "Type": "tcp"} for p in (7000, 7001)]
+    assert cli.ports(ranges) == "[::]:7000-7001->7000-7001/tcp"
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("library/ubuntu", "ubuntu"),
+        ("docker.io/library/ubuntu:22.04", "ubuntu:22.04"),
+        ("index.docker.io/library/ubuntu", "ubuntu"),
+        ("docker.io/team/app:v1", "team/app:v1"),
+        ("team/app", "team/app"),
+        # a different repository from team/app: never renamed to it
+        ("docker.io/library/team/app", "library/team/app"),
+        ("localhost/library/ubuntu", "localhost/library/ubuntu"),
+        ("127.0.0.1:5000/library/app:1", "127.0.0.1:5000/library/app:1"),
+        ("ubuntu:22.04@sha256:" + "a" * 64, "ubuntu:22.04"),
+        ("docker.io/library/ubuntu@sha256:" + "a" * 64, "ubuntu"),
+        ("Team/App", "Team/App"),  # not a reference: shown as stored
+    ],
+)
+def test_it_shows_familiar_image_names_as_the_cli_does(stored, shown):
+    assert cli.image(stored, "sha256:" + "b" * 64) == shown
+
+
+def test_it_cuts_by_display_width_where_the_cli_does():
+    # CJK and emoji take two cells: the CLI cuts "안녕하세요" in 6 cells to two characters and "…"
+    assert cli.ellipsis("안녕하세요", 6) == "안녕…"
+    assert cli.ellipsis("안녕하", 6) == "안녕하"
+    assert cli.command("echo 😀😀😀😀😀😀😀😀😀😀") == '"echo 😀😀😀😀😀😀😀…"'
+    assert cli.command("echo 한국어 명령어 테스트입니다") == '"echo 한국어 명령어 …"'
+    assert (
+        cli.created_by("RUN echo 도커 이미지 레이어를 만드는 명령입니다 정말 길어요")
+        == "RUN echo 도커 이미지 레이어를 만드는 명령입…"
+    )
+    assert cli.ellipsis("abcdefghijklmnopqrstuvwxyz", 20) == "abcdefghijklmnopqrs…"
+
+
+def test_it_shows_a_zero_creation_time_as_na():
+    assert cli.created(-62135596800) == "N/A"  # Go's zero time
+    assert cli.created(0) == "N/A"
+    assert cli.created("0001-01-01T00:00:00Z") == "N/A"
+    assert cli.created(DATA["now"] - 300, DATA["now"]) == "5 minutes ago"
+
+
+def test_the_cli_itself_cuts_wide_characters_as_the_panel(dk, make_container):
+    command = ["sh", "-c", "echo 안녕하세요 세계 😀😀 도커"]
+    c = make_container(command=command)
+    row = dk.api.containers(all=True, filters={"id": c.id})[0]
+    printed = subprocess.run(
+        [DOCKER, "ps", "-a", "--filter", f"id={c.id}", "--format", "{{.Command}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert cli.command(row["Command"]) == printed
+
+
+@pytest.mark.django_db
+def test_every_port_link_on_the_list_opens(viewer_client, make_container, dk):
+    """A random port is published on 0.0.0.0 and on :: (the engine may pick two different ports):
+    each link reaches the container, the IPv6 one included."""
+    import re
+
+    import requests
+
+    c = make_container(command=["httpd", "-f", "-p", "80"], ports={"80/tcp": None})
+    html = viewer_client.get("/containers/?all=1", HTTP_HOST="localhost:8000").content.decode()
+    row = re.search(rf'<tr data-id="[0-9a-f]+" data-name="{c.name}">(.*?)</tr>', html, re.S).group(1)
+    links = re.findall(r'<a href="(http://[^"]+)"', row)
+    bindings = dk.api.inspect_container(c.id)["NetworkSettings"]["Ports"]["80/tcp"]
+    assert len(links) == len(bindings) == 2, row
+    for url in links:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                answer = requests.get(url, timeout=5)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, f"{url} does not open"
+                time.sleep(0.2)
+        assert answer.status_code in (200, 404), url  # busybox httpd answers; nothing refused it

@@ -65,9 +65,11 @@ def test_it_links_each_published_tcp_port_to_the_browsing_host(viewer_client, ma
     # The engine may pick different host ports for IPv4 and IPv6: each binding has its own link.
     bindings = {b["HostIp"]: b["HostPort"] for b in ports["80/tcp"]}
     assert set(bindings) == {"0.0.0.0", "::"}
-    for ip, port in bindings.items():
-        # browsed as localhost: links use 127.0.0.1, so the panel's cookies never go to the port
-        assert f'<a href="http://127.0.0.1:{port}/" target="_blank" rel="noopener">{ip}:{port}-&gt;80/tcp</a>' in row
+    # browsed as localhost: links use 127.0.0.1 (or ::1 for the IPv6 binding), so the panel's
+    # cookies never go to the port
+    v4, v6 = bindings["0.0.0.0"], bindings["::"]
+    assert f'<a href="http://127.0.0.1:{v4}/" target="_blank" rel="noopener">0.0.0.0:{v4}-&gt;80/tcp</a>' in row
+    assert f'<a href="http://[::1]:{v6}/" target="_blank" rel="noopener">[::]:{v6}-&gt;80/tcp</a>' in row
     assert f'<a href="http://127.0.0.1:{p82}/"' in row
     assert "-&gt;81/udp" in row
     assert "/udp</a>" not in row

@@ -32,11 +32,39 @@ def test_it_parses_name_and_tag_with_latest_as_default(text, expected):
         ("debian:book:worm", "not a valid image reference"),
         ("-debian", "not a valid image reference"),
         ("debian:" + "x" * 200, "not a valid image reference"),
+        # uppercase anywhere in the repository path, with the lowercase name as a hint
+        ("Team/app:v1", "must be lowercase \\('team/app:v1'\\)"),
+        ("127.0.0.1:5000/team/App", "must be lowercase \\('127.0.0.1:5000/team/app'\\)"),
+        # a 64-hex name is an image ID, not something to pull
+        ("a" * 64, "reads as an image ID"),
+        ("0123456789abcdef" * 4 + ":v1", "reads as an image ID"),
+        # the repository name is 255 characters at most
+        ("team/" + "a" * 251, "256 characters long, 255 at most"),
+        # digests: a known algorithm and its exact length, lowercase hex
+        ("debian@sha256:" + "a" * 63, "sha256 digest is 64 lowercase hexadecimal characters, this one has 63"),
+        ("debian@sha256:" + "A" * 64, "sha256 digest is 64 lowercase"),
+        ("debian@sha512:" + "a" * 64, "sha512 digest is 128 lowercase"),
+        ("debian@md5:" + "a" * 32, "unsupported digest algorithm 'md5'"),
     ],
 )
 def test_it_rejects_bad_references_with_a_reason(text, message):
     with pytest.raises(ValueError, match=message):
         parse_image_reference(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "debian:Bookworm",  # tags may have capitals
+        "Registry.Example:5000/team/app",  # so may registry host names
+        "team/" + "a" * 250,  # 255 characters
+        "debian@sha256:" + "a" * 64,
+        "debian:12@sha512:" + "0" * 128,
+        "a" * 63,
+    ],
+)
+def test_it_accepts_what_the_reference_grammar_accepts(text):
+    parse_image_reference(text)
 
 
 def test_it_pulls_from_the_local_registry_with_layer_progress(registry_image):

@@ -1,7 +1,8 @@
 """The permission matrix: every role against every page, POST and websocket.
 
 Data-driven: add a row to PAGES or SOCKETS for each new URL. Paths may name `{user_id}` (a viewer
-named "target") or `{container}` (a running test container's name, made only for rows that use it).
+named "target"), `{container}` (a running test container's name, made only for rows that use it) or
+`{container_id}` (such a container's full ID).
 A role below the row's `needs` gets 403 (pages) or close code 4403 (sockets), and the refusal is in
 the audit log; an anonymous visitor is sent to the login page (pages) or closed with 4401 (sockets).
 """
@@ -54,8 +55,12 @@ PAGES = [
     Page("GET", "/users/{user_id}/password/", "admin"),
     Page("POST", "/users/{user_id}/password/", "admin", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}),
     Page("GET", "/account/password/", "login"),
+    Page("POST", "/account/theme/", "login", {"theme": "dark", "next": "/"}),
     # containers and images (issue 3), terminal (issue 4), run form and deploy (issue 5)
     Page("GET", "/containers/", "viewer"),
+    # pages of the list (issue 15) and the rows a live update fetches
+    Page("GET", "/containers/?all=1&sort=names&dir=desc&size=25&page=2", "viewer"),
+    Page("GET", "/containers/?all=1&id={container_id}", "viewer"),
     Page("GET", "/containers/{container}/", "viewer"),
     Page("GET", "/images/", "viewer"),
     Page("POST", "/containers/{container}/stop/", "operator", {"timeout": "0"}),
@@ -96,6 +101,8 @@ def expand(path: str, request) -> str:
         values["user_id"] = User.objects.get(username="target").pk
     if "{container}" in path:
         values["container"] = request.getfixturevalue("make_container")().name
+    if "{container_id}" in path:
+        values["container_id"] = request.getfixturevalue("make_container")().id
     return path.format(**values)
 
 

@@ -218,6 +218,27 @@ def test_it_creates_without_starting(admin_client, dk):
     assert AuditEntry.objects.get(action="container.create", target_name=name).params["mode"] == "create"
 
 
+def test_run_it_without_d_lands_in_the_attached_terminal_as_the_cli_does(admin_client, dk):
+    name = unique("it")
+    r = admin_client.post("/containers/new/", form_data(name=name, flags="it", command="sh"))
+    assert r.status_code == 302
+    assert r.url == f"/containers/{name}/attach/"
+    assert dk.containers.get(name).status == "running"
+    # with -d it stays on the container's page, as `docker run -d -i -t` returns at once
+    detached = unique("itd")
+    r = admin_client.post("/containers/new/", form_data(name=detached, flags="itd", command="sh"))
+    assert r.url == f"/containers/{detached}/"
+
+
+def test_it_creates_from_a_full_image_id_as_the_cli_does(admin_client, dk):
+    image_id = dk.images.get(BUSYBOX).id  # sha256:<64 hex>
+    for i, image in enumerate((image_id, image_id.split(":", 1)[1])):
+        name = unique(f"byid{i}")
+        r = admin_client.post("/containers/new/", form_data(image=image, name=name, mode="create", command="true"))
+        assert r.status_code == 302, r.content.decode()[:2000]
+        assert dk.containers.get(name).image.id == image_id
+
+
 def test_it_removes_a_container_that_cannot_start(admin_client, dk):
     name = unique("nostart")
     r = admin_client.post("/containers/new/", form_data(name=name, command="/no/such/program"))

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.conftest import login
+from tests.png import pixels
 
 pytestmark = pytest.mark.browser
 
@@ -69,3 +70,54 @@ def test_it_explains_a_refused_socket_in_the_page(page, panel, shell_box):
     page.wait_for_selector("#terminal-reconnect:not([hidden])")
     page.click("#terminal-reconnect")
     page.wait_for_function("document.getElementById('terminal-status').textContent.includes('not logged in')")
+
+
+def test_underscores_are_drawn_inside_their_cells(page, panel, shell_box):
+    """At line height 1 the underscore of DejaVu Sans Mono fell below the cell and was clipped:
+    `echo under_score` read "under score". The pixels under each underscore must show it."""
+    login(page, panel, "operator")
+    page.goto(f"{panel.url}/containers/{shell_box.name}/terminal/?cmd=sh")
+    page.wait_for_function("document.getElementById('terminal-status').textContent.startsWith('Connected')")
+    page.click("#terminal")
+    page.keyboard.type("clear; echo A_B_C\n")
+    page.wait_for_function(
+        "(() => { const b = window.term.buffer.active; for (let i = 0; i < b.length; i++)"
+        " if (b.getLine(i).translateToString(true) === 'A_B_C') return true; return false; })()"
+    )
+    page.wait_for_timeout(200)  # one animation frame for the renderer to paint the line
+    # the cell of each "_" on the screen, from the rendered row's text
+    found = page.evaluate(
+        """() => {
+        const rows = [...document.querySelectorAll('#terminal .xterm-rows > div')];
+        const row = rows.find((r) => r.textContent.replace(/\u00a0/g, ' ').trimEnd() === 'A_B_C');
+        if (!row) return null;
+        const rowBox = row.getBoundingClientRect();
+        const out = [];
+        const walker = document.createTreeWalker(row, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+          for (let i = 0; i < node.data.length; i++) {
+            if (node.data[i] !== '_') continue;
+            const range = document.createRange();
+            range.setStart(node, i); range.setEnd(node, i + 1);
+            const r = range.getBoundingClientRect();
+            out.push({x: r.left, y: rowBox.top, width: r.width, height: rowBox.height});
+          }
+        }
+        return {boxes: out, background: {x: rowBox.right - 3, y: rowBox.top + 1, width: 1, height: 1}};
+    }"""
+    )
+    assert found, "no rendered row reads A_B_C"
+    assert len(found["boxes"]) == 2, found
+    boxes = found["boxes"]
+    background = pixels(page.screenshot(clip=found["background"]))[0][0]
+    for box in boxes:
+        shot = pixels(page.screenshot(clip=box))
+        inked = [
+            (y, x)
+            for y, row in enumerate(shot)
+            for x, px in enumerate(row)
+            if sum(abs(a - b) for a, b in zip(px, background, strict=True)) > 150
+        ]
+        assert inked, f"nothing drawn in the underscore's cell {box}: it is clipped"
+        # an underscore is a horizontal stroke low in its cell
+        assert min(y for y, _ in inked) > len(shot) / 2, inked

@@ -51,6 +51,22 @@ def test_it_says_when_the_container_is_not_running(operator_client, make_contain
     assert 'id="terminal"' not in html
 
 
+def test_a_stopped_containers_terminal_and_attach_pages_offer_start(operator_client, make_container, dk):
+    box = make_container(command="sh", tty=True, stdin_open=True, start=False)
+    for page in ("terminal", "attach"):
+        html = operator_client.get(f"/containers/{box.name}/{page}/").content.decode()
+        assert f'action="/containers/{box.id}/start/"' in html, page
+        assert f"Start {box.name}</button>" in html
+    # Start goes back to the page it was pressed on, now with a running container
+    r = operator_client.post(f"/containers/{box.id}/start/", {"next": f"/containers/{box.name}/attach/"})
+    assert r.status_code == 302
+    assert r.url == f"/containers/{box.name}/attach/"
+    assert dk.containers.get(box.id).status == "running"
+    html = operator_client.get(r.url).content.decode()
+    assert 'id="terminal"' in html
+    assert "start it to attach" not in html
+
+
 def test_it_explains_attach_and_detach(operator_client, shell_box):
     html = operator_client.get(f"/containers/{shell_box.name}/attach/").content.decode()
     assert f"docker attach {shell_box.name}" in html
@@ -72,7 +88,11 @@ def test_it_refuses_a_viewer(viewer_client, shell_box, page):
 
 
 def test_it_answers_404_for_an_unknown_container(operator_client):
-    assert operator_client.get("/containers/no-such-box-42/terminal/").status_code == 404
+    r = operator_client.get("/containers/no-such-box-42/terminal/")
+    assert r.status_code == 404
+    # the 404 page links back to where one can go on
+    assert 'href="/containers/?all=1"' in r.content.decode()
+    assert 'href="/"' in r.content.decode()
 
 
 def test_it_sends_an_anonymous_user_to_the_login_page(client, operator_user, shell_box):

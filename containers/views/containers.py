@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from html import escape as e
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -131,8 +134,8 @@ def chosen_columns(user) -> list[str]:
     return list(COLUMN_KEYS)
 
 
-def display_row(row: engine.ContainerRow, now: float, host: PortLinks) -> dict:
-    return {
+def display_row(row: engine.ContainerRow, now: float, host: PortLinks, columns: list[str] | None = None) -> dict:
+    shown = {
         "id": row.id,
         "short_id": row.id[:12],
         "name": row.name,
@@ -142,7 +145,7 @@ def display_row(row: engine.ContainerRow, now: float, host: PortLinks) -> dict:
         "command": cli.command(row.command),
         "command_full": cli.command(row.command, trunc=False),
         "created": row.created,
-        "created_ago": cli.ago(row.created, now),
+        "created_ago": cli.created(row.created, now),
         "created_iso": cli.iso(row.created),
         "status": row.status,
         "state": row.state,
@@ -151,6 +154,9 @@ def display_row(row: engine.ContainerRow, now: float, host: PortLinks) -> dict:
         "labels": row.labels,
         "own": own_container.is_own(row.id, row.name),
     }
+    if columns:
+        shown["cells"] = row_cells(shown, columns)
+    return shown
 
 
 def _ports_html(parts: list[dict]) -> str:
@@ -185,35 +191,83 @@ def row_cells(row: dict, columns: list[str]) -> SafeString:
     return mark_safe("".join(CELLS[c](row) for c in columns))  # each value is escaped above
 
 
-SORT_KEYS: dict[str, Callable[[dict], object]] = {
-    "id": lambda r: r["id"],
-    "image": lambda r: r["image"],
-    "command": lambda r: r["command_full"],
-    "created": lambda r: r["created"],
-    "status": lambda r: (STATE_ORDER.get(r["state"], 99), r["status"]),
-    "ports": lambda r: r["ports_text"],
-    "names": lambda r: r["names"],
+SORT_KEYS: dict[str, Callable[[engine.ContainerRow], object]] = {
+    "id": lambda r: r.id,
+    "image": lambda r: cli.image(r.image, r.image_id),
+    "command": lambda r: cli.command(r.command, trunc=False),
+    "created": lambda r: r.created,
+    "status": lambda r: (STATE_ORDER.get(r.state, 99), r.status),
+    "ports": lambda r: cli.ports(r.ports),
+    "names": lambda r: cli.names(r.names),
 }
+PAGE_SIZES = ["25", "50", "100", "500", "all"]
+DEFAULT_PAGE_SIZE = "100"
+# `?id=` asks for these rows only (what a live update needs); the engine's id filter is a pattern.
+ROW_ID = re.compile(r"[0-9a-f]{12,64}")
+MAX_ROW_IDS = 100
 
 
-@role_required("viewer")
-@engine_errors("/")
-def container_list(request: HttpRequest) -> HttpResponse:
-    """`docker ps` / `docker ps -a` with filters, sorting and the user's columns, from one engine call."""
-    q = request.GET
-    show_all = q.get("all") in ("1", "on", "true")
-    want = {k: q.get(k, "").strip() for k in ("name", "image", "status", "label")}
-    filters: dict = {}
-    if want["name"]:
-        filters["name"] = want["name"]
-    if want["status"]:
-        filters["status"] = want["status"]  # the engine names a bad value itself
-    if want["label"]:
-        filters["label"] = want["label"]
+@dataclass(frozen=True)
+class Listing:
+    """What the query string asks for, read strictly: a bad value falls back, and `problems` says so."""
+
+    show_all: bool
+    want: dict
+    sort: str
+    descending: bool
+    size: str
+    page: int
+    ids: list[str]
+    problems: list[str]
+
+
+def read_listing(q) -> Listing:
+    problems = []
+    sort = q.get("sort", "created")
+    if sort not in SORT_KEYS:
+        problems.append(f'Unknown sort column "{sort}": sorted by created. Choose one of {", ".join(SORT_KEYS)}.')
+        sort = "created"
+    direction = q.get("dir", "desc" if sort == "created" else "asc")
+    if direction not in ("asc", "desc"):
+        problems.append(f'Unknown sort direction "{direction}": use asc or desc.')
+        direction = "desc" if sort == "created" else "asc"
+    size = q.get("size", DEFAULT_PAGE_SIZE)
+    if size not in PAGE_SIZES:
+        problems.append(
+            f'Page size "{size}" is not offered: showing {DEFAULT_PAGE_SIZE}. Choose {", ".join(PAGE_SIZES)}.'
+        )
+        size = DEFAULT_PAGE_SIZE
+    page_text = q.get("page", "1")
+    page = int(page_text) if page_text.isdigit() and 0 < len(page_text) < 8 else 0
+    if page < 1:
+        problems.append(f'Page "{page_text}" is not a page number: showing page 1.')
+        page = 1
+    ids = q.getlist("id")
+    if len(ids) > MAX_ROW_IDS or not all(ROW_ID.fullmatch(i) for i in ids):
+        problems.append(f"id= takes up to {MAX_ROW_IDS} container IDs (12 to 64 hex digits): showing the list.")
+        ids = []
+    return Listing(
+        show_all=q.get("all") in ("1", "on", "true"),
+        want={k: q.get(k, "").strip() for k in ("name", "image", "status", "label")},
+        sort=sort,
+        descending=direction == "desc",
+        size=size,
+        page=page,
+        ids=ids,
+        problems=problems,
+    )
+
+
+def listed_rows(request: HttpRequest, listing: Listing) -> list[engine.ContainerRow]:
+    """The engine's rows for the filters (and the `id=` rows only, if asked), sorted; one engine call."""
+    want = listing.want
+    filters: dict = {k: want[k] for k in ("name", "status", "label") if want[k]}  # the engine names bad values
+    if listing.ids:
+        filters["id"] = listing.ids
     rows: list[engine.ContainerRow] = []
     try:
         # As the CLI: a status filter looks at every container, running or not.
-        rows = engine.list_containers(all=show_all or "status" in filters, filters=filters)
+        rows = engine.list_containers(all=listing.show_all or "status" in filters, filters=filters)
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
@@ -221,36 +275,94 @@ def container_list(request: HttpRequest) -> HttpResponse:
     if want["image"]:
         needle = want["image"].lower()
         rows = [r for r in rows if needle in r.image.lower() or cli.short_id(r.image_id).startswith(needle)]
+    rows.sort(key=SORT_KEYS[listing.sort], reverse=listing.descending)
+    return rows
+
+
+def query_string(listing: Listing, **changes) -> str:
+    """The list's query string with `changes`, keeping the filters (for sort headers, pages, sizes)."""
+    params = {"all": "1" if listing.show_all else "", **listing.want}
+    params.update(sort=listing.sort, dir="desc" if listing.descending else "asc", size=listing.size, page="")
+    params.update({k: str(v) for k, v in changes.items()})
+    if params["dir"] == ("desc" if params["sort"] == "created" else "asc"):
+        params["dir"] = ""  # the default direction of its column
+    if params["sort"] == "created":
+        params["sort"] = ""
+    if params["size"] == DEFAULT_PAGE_SIZE:
+        params["size"] = ""
+    if params["page"] == "1":
+        params["page"] = ""
+    return urlencode({k: v for k, v in params.items() if v})
+
+
+def paginate(rows: list, listing: Listing) -> tuple[list, dict]:
+    """The page's slice of `rows` and where it is: page, pages, and "101–200 of 1,008 containers"."""
+    total = len(rows)
+    size = total or 1 if listing.size == "all" else int(listing.size)
+    pages = max(1, -(-total // size))
+    page = min(listing.page, pages)
+    start = (page - 1) * size
+    shown = rows[start : start + size]
+    noun = "container" if total == 1 else "containers"
+    label = f"{start + 1:,}–{start + len(shown):,} of {total:,} {noun}" if shown else f"{total:,} {noun}"
+    return shown, {"total": total, "pages": pages, "page": page, "label": label}
+
+
+@role_required("viewer")
+@engine_errors("/")
+def container_list(request: HttpRequest) -> HttpResponse:
+    """`docker ps` / `docker ps -a` with filters, sorting, pages and the user's columns, from one engine call.
+
+    With `id=` (live updates) only those rows, as `<tr>`s rendered like the full list's: a row that is
+    gone or no longer matches the filters is simply absent.
+    """
+    listing = read_listing(request.GET)
+    rows = listed_rows(request, listing)
+    columns = chosen_columns(request.user)
     now = time.time()
     host = port_links(request)
-    table = [display_row(r, now, host) for r in rows]
-    sort = q.get("sort", "created")
-    if sort not in SORT_KEYS:
-        sort = "created"
-    descending = q.get("dir", "desc" if sort == "created" else "asc") == "desc"
-    table.sort(key=SORT_KEYS[sort], reverse=descending)
-    columns = chosen_columns(request.user)
-    for r in table:
-        r["cells"] = row_cells(r, columns)
+    if listing.ids and not listing.problems:
+        # Fetched by every open list page on each event: no context processors, messages or CSRF token.
+        table = [display_row(r, now, host, columns) for r in rows]
+        context = {"rows": table, "can_operate": has_role(request.user, "operator")}
+        return HttpResponse(render_to_string("containers/_rows.html", context))
+    shown, pages = paginate(rows, listing)
+    if listing.page > pages["pages"]:
+        listing.problems.append(f"There is no page {listing.page}: showing the last page, {pages['pages']}.")
+    for problem in listing.problems:
+        messages.warning(request, problem)
+    table = [display_row(r, now, host, columns) for r in shown]
     context = {
         "rows": table,
-        "columns": [(k, label) for k, label in COLUMNS if k in columns],
+        "columns": [(k, label, _sort_link(listing, k)) for k, label in COLUMNS if k in columns],
         "all_columns": COLUMNS,
-        "sortable": list(SORT_KEYS),
         "chosen": columns,
         "format_hint": cli.format_template(columns),
-        "show_all": show_all,
-        "want": want,
+        "show_all": listing.show_all,
+        "want": listing.want,
         "statuses": STATUSES,
-        "sort": sort,
-        "descending": descending,
-        "query": request.GET.urlencode(),
-        "cli": _ps_command(show_all, want),
-        "refresh_url": request.get_full_path(),
+        "sort": listing.sort,
+        "descending": listing.descending,
+        "size": listing.size,
+        "sizes": [(s, "?" + query_string(listing, size=s, page=1)) for s in PAGE_SIZES],
+        "pages": pages,
+        "prev_url": "?" + query_string(listing, page=pages["page"] - 1) if pages["page"] > 1 else "",
+        "next_url": "?" + query_string(listing, page=pages["page"] + 1) if pages["page"] < pages["pages"] else "",
+        "cli": _ps_command(listing.show_all, listing.want),
+        "refresh_url": request.path + "?" + query_string(listing, page=pages["page"]),
+        "rows_url": request.path + "?" + query_string(listing, page="", size=""),
         "htmx": is_htmx(request),
     }
     template = "containers/_partial.html" if is_htmx(request) else "containers/list.html"
     return render(request, template, context)
+
+
+def _sort_link(listing: Listing, key: str) -> str:
+    """The column header's link: sort by it (ascending, or flip the direction if already sorted by it)."""
+    if key not in SORT_KEYS:
+        return ""
+    direction = "desc" if listing.sort == key and not listing.descending else "asc"
+    return "?" + query_string(listing, sort=key, dir=direction, page=1)
 
 
 def _ps_command(show_all: bool, want: dict) -> str:
@@ -673,7 +785,7 @@ SECTIONS = ("state", "network", "processes", "changes", "inspect")
 def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
     """Everything about one container: state, network, `docker top`, `docker diff`, `docker inspect`."""
     target = get_container_or_404(ref)
-    info = engine.inspect_container(target.id)
+    info = target.info or engine.inspect_container(target.id)
     section = request.GET.get("section", "")
     wanted = [section] if is_htmx(request) and section in SECTIONS else list(SECTIONS)
     context = {
@@ -749,7 +861,7 @@ def _summary(info: dict, host: PortLinks) -> dict:
         "tty": config.get("Tty", False),
         "open_stdin": config.get("OpenStdin", False),
         "created": cli.iso(info.get("Created")),
-        "created_ago": cli.ago(info.get("Created")),
+        "created_ago": cli.created(info.get("Created")),
         "started": cli.iso(state.get("StartedAt")),
         "started_ago": cli.ago(state.get("StartedAt")),
         "finished": cli.iso(state.get("FinishedAt")),

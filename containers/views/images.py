@@ -54,7 +54,7 @@ def image_list(request: HttpRequest) -> HttpResponse:
                 "id": cli.short_id(image.id),
                 "full_id": image.id,
                 "created": image.created,
-                "created_ago": cli.ago(image.created, now),
+                "created_ago": cli.created(image.created, now),
                 "created_iso": cli.iso(image.created),
                 "size": image.size,
                 "size_text": cli.size(image.size),
@@ -153,7 +153,7 @@ def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
         "image": info,
         "short_id": cli.short_id(info["Id"]),
         "tags": info.get("RepoTags") or [],
-        "created_ago": cli.ago(info.get("Created")),
+        "created_ago": cli.created(info.get("Created")),
         "created_iso": cli.iso(info.get("Created")),
         "size_text": cli.size(info.get("Size")),
         "users": [
@@ -170,7 +170,7 @@ def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
         layers.append(
             {
                 "id": cli.short_id(layer.get("Id", "")) if layer.get("Id") not in ("<missing>", "") else "<missing>",
-                "created_ago": cli.ago(layer.get("Created"), now),
+                "created_ago": cli.created(layer.get("Created"), now),
                 "created_iso": cli.iso(layer.get("Created")),
                 "created_by": cli.created_by(layer.get("CreatedBy", "")),
                 "created_by_full": cli.created_by(layer.get("CreatedBy", ""), trunc=False),
@@ -277,7 +277,7 @@ def image_prune(request: HttpRequest) -> HttpResponse:
             {
                 "id": cli.short_id(i.id),
                 "full_id": i.id,
-                "created_ago": cli.ago(i.created, now),
+                "created_ago": cli.created(i.created, now),
                 "size": cli.size(i.size),
                 "digests": i.repo_digests,
             }

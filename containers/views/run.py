@@ -86,6 +86,9 @@ def new_container(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Started %(name)s.") % {"name": ref.name})
     else:
         messages.success(request, _("Created %(name)s (not started).") % {"name": ref.name})
+    if spec.start and not spec.detach and spec.interactive and spec.tty:
+        # `docker run -i -t` without -d: the CLI stays attached to the container, so does the panel
+        return redirect(f"/containers/{ref.name}/attach/")
     return redirect(f"/containers/{ref.name}/")
 
 

@@ -1,6 +1,11 @@
 // Live updates: one websocket to /ws/events/ per page. Each message becomes an "engine-changed"
 // event on <body> (fragments refresh with hx-trigger="engine-changed from:body"); panel actions
 // also show a toast ("alice stopped web"). Reconnects with backoff; explains refusals.
+// The containers list (#container-list[data-rows-url]) is not refreshed whole for a container's
+// event: the containers named in a burst of events are fetched once, as rows (?id=...), and each
+// row is replaced, removed (gone, or no longer matching the filters) or, for a row the page does
+// not show yet, the list is refreshed once. An image's event refreshes the rows showing that image. A hidden page does nothing and refreshes once when it
+// is shown again.
 (() => {
   const REFUSED = {
     4401: gettext("Live updates stopped: your session has ended. Log in again."),
@@ -9,6 +14,8 @@
   const ROLE_CHANGED = 4000;
   const LAYER_DOWN = 4503; // Redis is down: no live updates for now, keep retrying
   const DEBOUNCE_MS = 150;
+  const ROWS_WAIT_MS = 200; // a burst of events about containers becomes one fetch
+  const CONTAINER_ID = /^[0-9a-f]{12,64}$/;
   let delay = 1000;
   let pending = null;
   let timer = null;
@@ -20,7 +27,9 @@
       area = document.createElement("div");
       area.className = "toast-area";
       area.setAttribute("aria-live", "polite");
-      document.body.appendChild(area);
+      // in the page's flow under the top bar: a toast pushes the page down, never covers a button
+      const messages = document.getElementById("messages");
+      if (messages) messages.prepend(area); else document.body.prepend(area);
     }
     return area;
   }
@@ -84,7 +93,38 @@
     el.textContent = text + " " + gettext("Retrying; reload to see changes meanwhile.");
   }
 
+  let rowIds = new Map(); // container ID -> the actions heard about it since the last fetch
+  let rowsTimer = null;
+  let missed = false; // something changed while the page was hidden
+
   function changed(event) {
+    if (document.visibilityState === "hidden") { missed = true; return; }
+    const list = document.querySelector("#container-list[data-rows-url]");
+    if (list && event.kind === "panel") return; // the engine's own event updates the rows
+    if (list && event.kind === "engine" && event.type === "container" && CONTAINER_ID.test(event.id || "")) {
+      queueRows([event.id], event.action);
+      return;
+    }
+    if (list && event.kind === "engine" && event.type === "image") {
+      // an image tagged, untagged or deleted changes the IMAGE cell of the rows that link to it
+      const image = (event.id || "").replace(/^sha256:/, "").slice(0, 12);
+      if (!CONTAINER_ID.test(image)) return;
+      queueRows([...list.querySelectorAll(`td[data-col="image"] a[href="/images/${image}/"]`)].map((a) => a.closest("tr").dataset.id), "image");
+      return;
+    }
+    refreshAll(event);
+  }
+
+  function queueRows(ids, action) {
+    for (const id of ids) {
+      if (!rowIds.has(id)) rowIds.set(id, new Set());
+      rowIds.get(id).add(action);
+    }
+    if (!ids.length) return;
+    if (!rowsTimer) rowsTimer = setTimeout(refreshRows, ROWS_WAIT_MS);
+  }
+
+  function refreshAll(event) {
     // Several engine events come at once (kill, die, stop): refresh once, soon after the first.
     pending = event;
     if (timer) return;
@@ -93,6 +133,74 @@
       document.body.dispatchEvent(new CustomEvent("engine-changed", { detail: pending }));
     }, DEBOUNCE_MS);
   }
+
+  async function refreshRows() {
+    rowsTimer = null;
+    const heard = rowIds;
+    rowIds = new Map();
+    const list = document.querySelector("#container-list[data-rows-url]");
+    if (!list) return;
+    if (document.visibilityState === "hidden") { missed = true; return; }
+    const tbody = list.querySelector("table.containers tbody");
+    if (!tbody) return;
+    // A container the page does not show matters only if it may now belong here: on a list of
+    // several pages only a new one (it moves the pages), on a single page anything but its removal.
+    const paged = list.hasAttribute("data-paged");
+    const ids = [...heard.keys()].filter((id) => {
+      if (tbody.querySelector(`tr[data-id="${id}"]`)) return true;
+      const actions = heard.get(id);
+      return paged ? actions.has("create") : [...actions].some((a) => a !== "destroy");
+    });
+    if (!ids.length) return;
+    const base = list.dataset.rowsUrl;
+    const url = base + (base.endsWith("?") ? "" : "&") + ids.map((id) => "id=" + id).join("&");
+    let response;
+    try {
+      response = await fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
+    } catch {
+      return; // the socket's reconnect refreshes the page
+    }
+    if (response.status === 503) {
+      banner("The Docker engine is down: the page could not be refreshed. This clears by itself when it returns.");
+      return;
+    }
+    if (!response.ok) return;
+    const found = document.createElement("template");
+    found.innerHTML = await response.text();
+    if (!tbody.isConnected) return; // the whole list was refreshed meanwhile
+    let unseen = false;
+    for (const id of ids) {
+      const row = tbody.querySelector(`tr[data-id="${id}"]`);
+      const fresh = found.content.querySelector(`tr[data-id="${id}"]`);
+      if (row && fresh) {
+        keepState(row, fresh);
+        row.replaceWith(fresh);
+      } else if (row) {
+        row.remove(); // gone, or no longer matching the filters
+      } else if (fresh) {
+        unseen = true; // where it goes depends on the sort and the page: ask for the list
+      }
+    }
+    if (unseen) refreshAll({ kind: "engine", type: "container" });
+  }
+
+  function keepState(row, fresh) {
+    // what the user ticked, and the usage numbers until usage.js next fills them in
+    const box = row.querySelector("input[name=ids]");
+    const freshBox = fresh.querySelector("input[name=ids]");
+    if (box && freshBox && !freshBox.disabled) freshBox.checked = box.checked;
+    for (const cell of fresh.querySelectorAll("td.usage")) {
+      const old = row.querySelector(`td[data-col="${cell.dataset.col}"]`);
+      if (old && cell.textContent) cell.textContent = old.textContent;
+    }
+  }
+
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && missed) {
+      missed = false;
+      refreshAll({ kind: "engine", type: "visible" });
+    }
+  });
 
   function duplicate(event) {
     if (!event.key) return false;

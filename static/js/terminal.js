@@ -13,6 +13,9 @@
     cursorBlink: true,
     fontFamily: 'ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace',
     fontSize: 14,
+    // At line height 1, DejaVu Sans Mono's underscore falls below the cell and is clipped:
+    // "under_score" read "under score". 1.15 keeps it inside.
+    lineHeight: 1.15,
     scrollback: 5000,
   });
   const fit = new FitAddon.FitAddon();
