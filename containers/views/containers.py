@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from containers import audit, cli, disclosure, engine, own_container
@@ -303,8 +303,14 @@ def paginate(rows: list, listing: Listing) -> tuple[list, dict]:
     page = min(listing.page, pages)
     start = (page - 1) * size
     shown = rows[start : start + size]
-    noun = "container" if total == 1 else "containers"
-    label = f"{start + 1:,}–{start + len(shown):,} of {total:,} {noun}" if shown else f"{total:,} {noun}"
+    numbers = {"first": f"{start + 1:,}", "last": f"{start + len(shown):,}", "total": f"{total:,}"}
+    if shown:
+        label = (
+            ngettext("%(first)s–%(last)s of %(total)s container", "%(first)s–%(last)s of %(total)s containers", total)
+            % numbers
+        )
+    else:
+        label = ngettext("%(total)s container", "%(total)s containers", total) % numbers
     return shown, {"total": total, "pages": pages, "page": page, "label": label}
 
 
