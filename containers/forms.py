@@ -291,7 +291,9 @@ def fill_rows(data) -> tuple[dict, str]:
 
 
 class ApacheDeployForm(forms.Form):
-    preset = forms.ChoiceField(choices=[("seed", _("As in the seed notes")), ("official", _("Official image"))])
+    preset = forms.ChoiceField(
+        choices=[("seed", _("Debian + apt-get install apache2")), ("official", _("Official image"))]
+    )
     image = forms.CharField(max_length=255, label=_("Image"))
     name = forms.CharField(max_length=128, label=_("Name"))
     host_ip = forms.CharField(required=False, max_length=64, label=_("Host IP"))

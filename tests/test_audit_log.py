@@ -45,6 +45,15 @@ def test_it_shows_who_what_and_how_it_ended(viewer_client):
     assert "KILL" in text
 
 
+def test_it_shows_parameters_as_text_and_dates_on_one_line(viewer_client):
+    write("container.run", params={"ports": ["8080:80", "127.0.0.1::443"], "detach": True, "timeout": 10, "env": {}})
+    text = viewer_client.get("/audit/").content.decode()
+    assert "ports: 8080:80, 127.0.0.1::443; detach: yes; timeout: 10; env: —" in text
+    assert "{&#x27;" not in text  # not a Python dict
+    assert "[&#x27;" not in text
+    assert '<td class="mono nowrap"><time' in text
+
+
 def test_it_filters_by_user_action_target_and_result(viewer_client):
     write("container.stop", "alice", "web")
     write("container.stop", "bob", "db", target_id="0123456789ab")

@@ -196,3 +196,16 @@ def test_inspect_is_a_searchable_tree_that_still_copies_the_whole_json(page, pan
     # Copy takes the whole JSON, not the tree's text
     copied = page.evaluate("document.querySelector('#inspect-json').textContent")
     assert json.loads(copied)["Id"] == box.id
+
+
+def test_the_run_forms_button_says_create_in_create_mode(page, panel):
+    login(page, panel, "admin")
+    page.goto(panel.url + "/containers/new/")
+    button = page.locator("#run-submit")
+    assert button.inner_text() == "Run"
+    page.check("input[name=mode][value=create]")
+    assert button.inner_text() == "Create"
+    page.check("input[name=mode][value=run]")
+    assert button.inner_text() == "Run"
+    # the form's field and the preview have distinct headings
+    assert page.locator("h2", has_text="The docker command").count() == 1

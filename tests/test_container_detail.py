@@ -164,6 +164,9 @@ def test_it_shows_only_the_buttons_the_role_allows(viewer_user, operator_user, a
     assert "/rename/" not in operator
     assert "/remove/" in admin
     assert "/rename/" in admin
+    # the rename field starts with the current name, and says the rule
+    assert f'name="new_name" value="{c.name}"' in admin
+    assert "Names start with a letter or digit" in admin
 
 
 def test_it_turns_an_engine_error_into_a_message_and_a_vanished_object_into_a_404(rf, admin_user):

@@ -201,3 +201,22 @@ def test_it_names_an_unknown_image_in_a_404(viewer_client):
     r = viewer_client.get(f"/images/{TEMP_IMAGE_PREFIX}nothing:v9/")
     assert r.status_code == 404
     assert "No such image" in r.content.decode()
+
+
+def test_the_dashboard_and_the_images_page_count_the_same_images(viewer_client, dk):
+    """The dashboard counted `docker info`'s images (intermediate ones too), the images page its rows
+    (one per tag): now both count the images `docker images` lists."""
+    import re
+
+    def counts():
+        dashboard = viewer_client.get("/").content.decode()
+        images = viewer_client.get("/images/").content.decode()
+        on_dashboard = int(re.search(r'data-count="images">([\d,]+)<', dashboard).group(1).replace(",", ""))
+        on_images = int(re.search(r'data-count="images">([\d,]+) image', images).group(1).replace(",", ""))
+        return on_dashboard, on_images, len(dk.api.images())
+
+    for _ in range(5):  # another run's image may come or go in between: agree on one moment
+        on_dashboard, on_images, listed = counts()
+        if on_dashboard == on_images == listed:
+            break
+    assert on_dashboard == on_images == listed

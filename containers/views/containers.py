@@ -167,8 +167,8 @@ def _ports_html(parts: list[dict]) -> str:
             out.append(f'<a href="{e(links[0]["url"])}" target="_blank" rel="noopener">{e(p["text"])}</a>')
         else:
             more = "".join(f' <a href="{e(lk["url"])}" target="_blank" rel="noopener">{lk["port"]}</a>' for lk in links)
-            out.append(e(p["text"]) + more)
-    return ", ".join(out)
+            out.append(f'<span class="port-part">{e(p["text"])}</span>{more}')
+    return ", ".join(out)  # a line breaks only after a comma: never inside "->" (CSS .port-part, a)
 
 
 # The table's cells are built here rather than in the template: 7 columns x 1,000 rows of template

@@ -31,7 +31,7 @@ from containers.streaming import iterate_in_thread, long_call, ndjson_response, 
 DEPLOY_LABEL = "dockerpanel.deploy"
 PRESETS = {
     "seed": {
-        "title": gettext_lazy("As in the seed notes"),
+        "title": gettext_lazy("Debian + apt-get install apache2"),
         "image": "debian:bookworm",
         "about": gettext_lazy(
             "A Debian or Ubuntu container with -p HOST:80; apache2 is installed inside it from the distribution's packages."

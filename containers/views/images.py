@@ -42,7 +42,8 @@ def image_list(request: HttpRequest) -> HttpResponse:
     now = time.time()
     table = []
     dangling = 0
-    for image in engine.list_images():
+    images = engine.list_images()
+    for image in images:
         if image.dangling:
             dangling += 1
             if not show_dangling:
@@ -74,6 +75,8 @@ def image_list(request: HttpRequest) -> HttpResponse:
         "rows": table,
         "show_dangling": show_dangling,
         "dangling": dangling,
+        # the same count as the dashboard's: images, not rows (an image with 3 tags is 3 rows)
+        "images_total": len(images),
         "q": q.get("q", ""),
         "sort": sort,
         "descending": descending,

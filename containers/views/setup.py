@@ -1,5 +1,7 @@
 """First run, health check and the dashboard."""
 
+import dataclasses
+
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import UserCreationForm
@@ -66,4 +68,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The engine's counters; on an htmx request (after a live "engine-changed") just them."""
     template = "dashboard/_counts.html" if request.headers.get("HX-Request") else "dashboard.html"
-    return render(request, template, {"info": engine.info(), "address": engine.address()})
+    info = engine.info()
+    # `docker info` also counts intermediate images that `docker images` does not list: count what
+    # the images page lists, so both pages say the same number
+    info = dataclasses.replace(info, images=len(engine.list_images()))
+    return render(request, template, {"info": info, "address": engine.address()})

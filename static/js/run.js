@@ -20,6 +20,13 @@
     document.body.dispatchEvent(new CustomEvent("rows-changed"));
   }
 
+  // The submit button says what it does: "Create" for docker create, "Run" for docker run.
+  document.addEventListener("change", (event) => {
+    if (!event.target.matches("#run-form input[name=mode]")) return;
+    const button = document.getElementById("run-submit");
+    if (button) button.textContent = event.target.value === "create" ? button.dataset.labelCreate : button.dataset.labelRun;
+  });
+
   document.addEventListener("click", (event) => {
     const add = event.target.closest("[data-add-row]");
     if (add) {
