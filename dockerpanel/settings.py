@@ -65,6 +65,8 @@ DOCKER_LONG_WORKERS = int(env_number("DOCKER_LONG_WORKERS", "8"))
 # The list page's CPU/memory column: at most this many engine stats streams (one thread and one
 # engine connection each) at once, for the rows pages have on screen (containers/sampler.py).
 STATS_MAX_STREAMS = env_int("DOCKERPANEL_STATS_MAX_STREAMS", 32)
+# Bulk stop/remove: this many engine calls at once (the CLI's `docker stop a b c` stops them together)
+BULK_CONCURRENCY = max(1, env_int("DOCKERPANEL_BULK_CONCURRENCY", 8))
 # The container the panel runs in (ID or name); found by itself when empty (containers/own_container.py).
 DOCKERPANEL_CONTAINER_ID = env("DOCKERPANEL_CONTAINER_ID")
 

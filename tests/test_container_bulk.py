@@ -40,6 +40,42 @@ def test_it_confirms_then_stops_the_selected_containers(operator_client, make_co
     assert AuditEntry.objects.filter(action="container.stop", ok=True).count() == 2
 
 
+def test_it_stops_the_selected_containers_at_once_as_the_cli_does(operator_client, make_container, dk, monkeypatch):
+    """Three containers whose PID 1 ignores SIGTERM each take the whole timeout to stop: one after
+    another that was three timeouts; the engine calls now overlap (each still a real stop)."""
+    from containers import engine
+
+    boxes = [make_container(command="sleep 3600") for _ in range(3)]
+    spans: dict[str, tuple[float, float]] = {}
+    real_stop = engine.stop_container
+
+    def timed_stop(cid, timeout):
+        import time
+
+        began = time.monotonic()
+        try:
+            return real_stop(cid, timeout)
+        finally:
+            spans[cid] = (began, time.monotonic())
+
+    monkeypatch.setattr(engine, "stop_container", timed_stop)
+    r = operator_client.post(
+        "/containers/bulk/",
+        {"action": "stop", "confirm": "yes", "timeout": "2", "ids": [b.id for b in boxes]},
+    )
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert "3 done" in html
+    # the report keeps the order of the selection
+    assert [html.index(b.name) for b in boxes] == sorted(html.index(b.name) for b in boxes)
+    assert all(dk.api.inspect_container(b.id)["State"]["Status"] == "exited" for b in boxes)
+    # every stop began before any ended: they ran together
+    assert max(start for start, _ in spans.values()) < min(end for _, end in spans.values())
+    entries = AuditEntry.objects.filter(action="container.stop", target_id__in=[b.id for b in boxes])
+    assert sorted(e.state for e in entries) == ["done"] * 3
+    assert all(e.ok for e in entries)
+
+
 def test_it_reports_each_item_when_one_fails(admin_client, make_container, dk):
     stopped = make_container(start=False)
     running = make_container()

@@ -7,6 +7,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import wraps
 from html import escape as e
@@ -654,33 +655,58 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
         return _bulk_confirm(request, verb, scope, title, base, force)
     ids = request.POST.getlist("ids")
     rows = _engine_rows()
-    results = []
-    for ref in ids:
-        cid, name = _identify(rows, ref)
-        command = f"{base} {name}"
-        target = engine.ContainerRef(cid, name)
-        if own_container.candidate():  # in a container: a name or short ID must not slip past the check
-            try:
-                target = engine.resolve_container(cid)
-            except engine.EngineError:
-                pass  # the engine's own error follows below
-        if refused := _refused_on_own(request, target, verb, {"bulk": True, "force": force}):
-            results.append({"name": name, "id": cid, "ok": False, "message": refused, "command": command})
-            continue
-        try:
-            # each item's attempt is on record before its engine call (AuditUnavailable stops the rest)
-            with audit.attempt(
+    timeout = _timeout(request)
+    # 1. in order: who each one is, refusals, and each attempt on record before any engine call
+    items: list[dict] = []
+    try:
+        for ref in ids:
+            cid, name = _identify(rows, ref)
+            item = {"name": name, "id": cid, "ok": False, "message": "", "command": f"{base} {name}", "entry": None}
+            items.append(item)
+            target = engine.ContainerRef(cid, name)
+            if own_container.candidate():  # in a container: a name or short ID must not slip past the check
+                try:
+                    target = engine.resolve_container(cid)
+                except engine.EngineError:
+                    pass  # the engine's own error follows below
+            if refused := _refused_on_own(request, target, verb, {"bulk": True, "force": force}):
+                item["message"] = refused
+                continue
+            item["entry"] = audit.begin(
                 request, f"container.{verb}", target_id=cid, target_name=name, params={"bulk": True, "force": force}
-            ) as entry:
-                if verb == "stop":
-                    engine.stop_container(cid, _timeout(request))
-                else:
-                    engine.remove_container(cid, force=force)
-                entry.result = command
+            )
+    except audit.AuditUnavailable:
+        # nothing was done: close the attempts already written, then say why (fail closed)
+        for item in items:
+            if item["entry"] is not None:
+                audit.finish(item["entry"], ok=False, result="not done: the audit log became unavailable")
+        raise
+
+    # 2. the engine calls at once, a bounded number at a time (as `docker stop a b c` does)
+    def act(item: dict) -> None:
+        try:
+            if verb == "stop":
+                engine.stop_container(item["id"], timeout)
+            else:
+                engine.remove_container(item["id"], force=force)
+            item["ok"], item["message"] = True, "done"
         except engine.EngineError as e:  # engine down included: every item gets its line in the report
-            results.append({"name": name, "id": cid, "ok": False, "message": str(e), "command": command})
-            continue
-        results.append({"name": name, "id": cid, "ok": True, "message": "done", "command": command})
+            item["message"] = str(e)
+        except Exception as e:  # never leave an attempt open
+            item["message"] = f"failed: {type(e).__name__}: {e}"
+
+    todo = [item for item in items if item["entry"] is not None]
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(len(todo), settings.BULK_CONCURRENCY)) as pool:
+            list(pool.map(act, todo))
+
+    # 3. in order: each outcome on record
+    results = []
+    for item in items:
+        entry = item.pop("entry")
+        if entry is not None:
+            audit.finish(entry, ok=item["ok"], result=item["command"] if item["ok"] else item["message"])
+        results.append(item)
     succeeded = [r for r in results if r["ok"]]
     failed = [r for r in results if not r["ok"]]
     command = f"{base} {' '.join(r['name'] for r in results)}"
