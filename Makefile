@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup engine browsers lint pytest pgtest clean image deploy-images
+.PHONY: run test setup engine browsers lint pytest pgtest clean image deploy-images bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,13 @@ pgtest: $(VENV)/.requirements-dev
 	$(PY) -m tests.live postgres -- $(VENV)/bin/pytest -p no:cacheprovider $(RERUNS) $(PG_TESTS)
 
 test: setup $(VENV)/.requirements-dev engine browsers lint pytest pgtest
+
+# Every benchmark of bench/, each against the CLI or the raw Engine API in the same run; each writes
+# its results to docs/ (docs/bench-*.md). Slow (tens of minutes) and best on a quiet machine: not
+# part of `make test`. One bench alone: .venv/bin/python bench/NAME.py (see its docstring).
+BENCHES := containers_list container_detail logs_flood logs_download stats_list terminal
+bench: setup $(VENV)/.requirements-dev engine browsers
+	@set -e; for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py; done
 
 clean:
 	rm -rf staticfiles static/vendor

@@ -1,8 +1,11 @@
 """Measure the in-browser terminal against a daphne-served panel on 127.0.0.1 and a real engine.
 
-    .venv/bin/python bench/terminal.py [--mb 20] [--sessions 50]
+    .venv/bin/python bench/terminal.py [--mb 20] [--sessions 50] [--before /tmp/base] [--only-echo]
 
 Prints a Markdown report (docs/bench-terminal.md holds one run):
+- keystroke echo latency of the websocket terminal next to `docker exec -it` under a pty (Python's
+  pty module) in the same run, and with --before PATH of a second checkout (e.g. a worktree of
+  main) too, with output throughput for each;
 - output throughput to a websocket client (acknowledging like the page) vs `docker exec -t C cat FILE`;
 - time from opening the websocket to the first prompt byte (busybox sh, debian bash);
 - keystroke echo latency, p50/p99, idle and while another session floods (`yes`);
@@ -17,11 +20,14 @@ import argparse
 import asyncio
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import docker
 import requests
@@ -30,6 +36,7 @@ from websockets.asyncio.client import connect
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.checkouts import serve  # noqa: E402
 from tests.live import PanelServer  # noqa: E402
 
 BUSYBOX = "dockerpanel-test/busybox:latest"
@@ -79,6 +86,8 @@ class Session:
 
     @classmethod
     async def open(cls, base: str, cookie: str, path: str) -> Session:
+        """Connect; for exec, the options written as a query here go in the first frame, as the page sends them."""
+        path, _, query = path.partition("?")
         ws = await connect(
             base.replace("http://", "ws://") + path,
             additional_headers={"Cookie": cookie},
@@ -87,6 +96,9 @@ class Session:
             max_size=None,
             open_timeout=30,
         )
+        if path.endswith("/exec/"):
+            options = {k: v[-1] for k, v in parse_qs(query).items()}
+            await ws.send(json.dumps({"type": "open", **options}))
         return cls(ws)
 
     async def frame(self, wait_s: float = 30) -> bytes | None:
@@ -128,7 +140,76 @@ class Session:
         await self.ws.close()
 
 
-async def throughput(base: str, cookie: str, box, size: int) -> list[str]:
+def cli_echo_latency(box, count: int) -> list[float]:
+    """`docker exec -it C sh` under a pty, typed into as Session.echo_latency types."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the CLI on the pty's other end
+        os.execvp("docker", ["docker", "exec", "-it", box.name, "sh"])
+    output = bytearray()
+
+    def read(wait_s: float = 30) -> None:
+        ready, _, _ = select.select([fd], [], [], wait_s)
+        if not ready:
+            raise RuntimeError(f"docker exec -it: nothing within {wait_s} s: {bytes(output[-200:])!r}")
+        output.extend(os.read(fd, 65536))
+
+    try:
+        while b"# " not in output:
+            read()
+        times = []
+        for i in range(count):
+            if i and i % 40 == 0:
+                os.write(fd, b"\x15")  # Ctrl-U: keep the line short
+                time.sleep(0.01)
+                while select.select([fd], [], [], 0)[0]:
+                    output.extend(os.read(fd, 65536))
+            mark = len(output)
+            t0 = time.perf_counter()
+            os.write(fd, b"x")
+            while b"x" not in output[mark:]:
+                read()
+            times.append(time.perf_counter() - t0)
+        os.write(fd, b"\x15exit\r")
+    finally:
+        os.close(fd)
+        os.waitpid(pid, 0)
+    return times
+
+
+async def compare(servers, cli_times: list[float], box, size: int, keys: int) -> list[str]:
+    """Echo (idle, and while another session floods) and throughput for each panel served."""
+    rows = []
+    for label, server in servers:
+        cookie = login_cookie(server.url)
+        s = await Session.open(server.url, cookie, f"/ws/containers/{box.name}/exec/?cmd=sh")
+        await s.until(b"# ")
+        idle = await s.echo_latency(keys)
+        await s.close()
+        flooded = await echo_under_flood(server.url, cookie, box, keys)
+        rounds = await throughput_rounds(server.url, cookie, box, size)
+        rows.append((label, idle, flooded[:-1], flooded[-1], rounds))
+    cli50, cli99 = pct(cli_times, 50), pct(cli_times, 99)
+    lines = [
+        "| panel | echo idle p50 / p99 | p50 − CLI p50 | p99 / CLI p99 | echo while another session floods "
+        "| websocket `cat` throughput (3 rounds, MB/s) | `docker exec -t cat` (MB/s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"| `docker exec -it` under a pty | {cli50 * 1000:.2f} / {cli99 * 1000:.2f} ms | | | | | |",
+    ]
+    for label, idle, flooded, flood_bytes, rounds in rows:
+        p50, p99 = pct(idle, 50), pct(idle, 99)
+        lines.append(
+            f"| {label} | {p50 * 1000:.2f} / {p99 * 1000:.2f} ms | **{(p50 - cli50) * 1000:+.2f} ms** "
+            f"| **{p99 / cli99:.2f}×** | {pct(flooded, 50) * 1000:.2f} / {pct(flooded, 99) * 1000:.2f} ms "
+            f"({flood_bytes / 1e6:.1f} MB flooded) | "
+            + ", ".join(f"{ws_bytes / ws_s / 1e6:.1f}" for _, _, ws_bytes, ws_s in rounds)
+            + " | "
+            + ", ".join(f"{cli_bytes / cli_s / 1e6:.1f}" for cli_bytes, cli_s, _, _ in rounds)
+            + " |"
+        )
+    return lines
+
+
+async def throughput_rounds(base: str, cookie: str, box, size: int) -> list[tuple[int, float, int, float]]:
     rounds = []
     for _ in range(3):
         t0 = time.perf_counter()
@@ -147,6 +228,11 @@ async def throughput(base: str, cookie: str, box, size: int) -> list[str]:
         ws_s = time.perf_counter() - t0
         await s.close()
         rounds.append((len(out.stdout), cli_s, len(s.output), ws_s))
+    return rounds
+
+
+async def throughput(base: str, cookie: str, box, size: int) -> list[str]:
+    rounds = await throughput_rounds(base, cookie, box, size)
     lines = []
     for n, (cli_bytes, cli_s, ws_bytes, ws_s) in enumerate(rounds, 1):
         lines.append(
@@ -244,10 +330,13 @@ async def concurrent(base: str, cookie: str, box, server: PanelServer, n: int, k
 async def main(args) -> None:
     dk = docker.from_env(version="auto")
     run = uuid.uuid4().hex[:8]
-    server = PanelServer().start()
+    users = (("operator", PASSWORD, "operator"),)
+    server = serve(None, users)
+    servers = [("after (this checkout)", server)]
     boxes = []
     try:
-        server.add_user("operator", PASSWORD, "operator")
+        if args.before:
+            servers.append((f"before ({args.before})", serve(args.before, users)))
         cookie = login_cookie(server.url)
         labels = {LABEL: run}
         box = dk.containers.run(
@@ -260,14 +349,29 @@ async def main(args) -> None:
             ["sh", "-c", f"yes 'the quick brown fox jumps over the lazy dog 0123456789' | head -c {size} > /tmp/big"]
         )
 
-        report = [
+        cli_times = await asyncio.to_thread(cli_echo_latency, box, args.keys)
+        head = [
             "# Terminal benchmark",
             "",
             f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `bench/terminal.py --mb {args.mb} "
-            f"--sessions {args.sessions}`: daphne (one process) on 127.0.0.1, Docker {dk.version()['Version']}, "
-            f"{os.cpu_count()} cores; the client is "
+            f"--sessions {args.sessions} --keys {args.keys}{' --only-echo' if args.only_echo else ''}"
+            f"{' --before <a worktree of main>' if args.before else ''}`: daphne (one process per checkout) on 127.0.0.1, "
+            f"Docker {dk.version()['Version']}, {os.cpu_count()} cores shared with other runs; the client is "
             "the `websockets` library acknowledging output every 32 KiB as the page does.",
             "",
+            "## Keystroke echo against `docker exec -it` under a pty, same run",
+            "",
+            f"{args.keys} characters typed into busybox `sh`, each as soon as the previous one's echo arrived "
+            "(a fast typist); the CLI is `docker exec -it C sh` on a pty made by Python's pty module.",
+            "",
+            *(await compare(servers, cli_times, box, size, args.keys)),
+            "",
+        ]
+        if args.only_echo:
+            print("\n".join(head))
+            return
+        report = [
+            *head,
             f"## Output throughput ({args.mb} MB text file, `cat` on a tty)",
             "",
             "| round | `docker exec -t C cat FILE` | websocket `/ws/containers/C/exec/?cmd=cat FILE` |",
@@ -313,7 +417,8 @@ async def main(args) -> None:
     finally:
         for b in boxes:
             b.remove(force=True)
-        server.stop()
+        for _, each in servers:
+            each.stop()
         dk.close()
 
 
@@ -321,4 +426,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=20)
     parser.add_argument("--sessions", type=int, default=50)
+    parser.add_argument("--keys", type=int, default=300, help="characters typed per echo measurement")
+    parser.add_argument("--before", type=Path, default=None, help="another checkout to measure in the same run")
+    parser.add_argument("--only-echo", action="store_true", help="only the comparison section")
     asyncio.run(main(parser.parse_args()))

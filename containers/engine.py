@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import docker
 import docker.errors
@@ -283,29 +283,78 @@ CONTAINER_NAME = re.compile(rf"^[a-zA-Z0-9][a-zA-Z0-9_.-]{{1,{MAX_NAME_LENGTH - 
 class ContainerRef:
     id: str
     name: str
+    # The engine's inspect answer when the ref was resolved by inspecting it: callers that need
+    # the container's details read them here instead of asking the engine a second time.
+    info: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def short_id(self) -> str:
         return self.id[:12]
 
+    @property
+    def tty(self) -> bool | None:
+        """Whether it was created with -t, when the inspect answer is at hand (None otherwise)."""
+        return None if self.info is None else bool((self.info.get("Config") or {}).get("Tty"))
+
+
+# The engine's answer when an ID prefix matches several containers (500 up to 20.10, 400 later).
+_AMBIGUOUS_PREFIX = "multiple ids found with provided prefix"
+
 
 def resolve_container(ref: str) -> ContainerRef:
     """Find a container as the CLI does: full ID, then exact name, then a unique ID prefix (3+ chars).
 
-    Raises NotFound (naming the ref) or Ambiguous (listing the matches).
+    One engine call (GET /containers/{ref}/json, the engine applies the same order), whose answer the
+    ContainerRef carries in .info. Raises NotFound (naming the ref) or Ambiguous (listing the matches).
     """
     ref = (ref or "").strip()
     if not ref or not _REF_CHARS.match(ref):
         raise NotFound(f"No such container: '{ref}' is not a valid container name or ID")
+    wanted = ref.lstrip("/")
     try:
+        info = client().api.inspect_container(wanted)
+    except docker.errors.NotFound:
+        raise NotFound(f"No such container: {wanted}{_prefix_hint(wanted)}") from None
+    except docker.errors.APIError as e:
+        if _AMBIGUOUS_PREFIX not in _explanation(e).lower():
+            raise translate(e) from e
+        return _ambiguous(wanted)
+    except Exception as e:
+        raise translate(e) from e
+    name = (info.get("Name") or "").lstrip("/")
+    if len(wanted) < MIN_PREFIX and wanted not in (info["Id"], name):
+        # the engine takes any prefix; the panel wants 3 characters, so a typo of one or two
+        # characters does not land on some container by chance
+        raise NotFound(f"No such container: {wanted}{_prefix_hint(wanted)}")
+    return ContainerRef(id=info["Id"], name=name or info["Id"][:12], info=info)
+
+
+def _prefix_hint(wanted: str) -> str:
+    return " (an ID prefix needs at least 3 characters)" if len(wanted) < MIN_PREFIX else ""
+
+
+def _ambiguous(prefix: str) -> ContainerRef:
+    """The engine found several containers for an ID prefix: name them (one list call, only now)."""
+    if len(prefix) < MIN_PREFIX:
+        raise NotFound(f"No such container: {prefix}{_prefix_hint(prefix)}")
+    try:
+        # Not the engine's id filter: up to 20.10 it resolves the filter through the same prefix
+        # index and answers an ambiguous prefix with no rows at all. This path is rare (a person
+        # typed a short prefix), so one full list is affordable here.
         rows = client().api.containers(all=True)
     except Exception as e:
         raise translate(e) from e
-    return match_container(rows, ref)
+    matches = [r for r in rows if r["Id"].startswith(prefix)]
+    if len(matches) > 1:
+        raise Ambiguous(prefix, [(r["Id"][:12], _name_of(r)) for r in matches])
+    if matches:  # the others were removed in between
+        return resolve_container(matches[0]["Id"])
+    raise NotFound(f"No such container: {prefix}")
 
 
 def match_container(rows: list[dict], ref: str) -> ContainerRef:
-    """The resolution rules of resolve_container over rows of /containers/json."""
+    """The resolution rules of resolve_container over rows of /containers/json already at hand
+    (bulk actions resolve many refs against one listing)."""
     wanted = ref.strip().lstrip("/")
     by_id = [r for r in rows if r["Id"] == wanted]
     if by_id:
@@ -319,8 +368,7 @@ def match_container(rows: list[dict], ref: str) -> ContainerRef:
             return _ref_of(by_prefix[0])
         if len(by_prefix) > 1:
             raise Ambiguous(wanted, [(r["Id"][:12], _name_of(r)) for r in by_prefix])
-    hint = " (an ID prefix needs at least 3 characters)" if len(wanted) < MIN_PREFIX else ""
-    raise NotFound(f"No such container: {wanted}{hint}")
+    raise NotFound(f"No such container: {wanted}{_prefix_hint(wanted)}")
 
 
 def _name_of(row: dict) -> str:
@@ -1010,12 +1058,17 @@ class TerminalTarget:
     open_stdin: bool
 
 
-def terminal_target(container_id: str) -> TerminalTarget:
-    """What a terminal page needs to know about a container: running, created with -i and -t."""
-    try:
-        data = client().api.inspect_container(container_id)
-    except Exception as e:
-        raise translate(e, "inspect") from e
+def terminal_target(container: ContainerRef | str) -> TerminalTarget:
+    """What a terminal page needs to know about a container: running, created with -i and -t.
+
+    A ContainerRef that carries its inspect answer costs no engine call."""
+    data = container.info if isinstance(container, ContainerRef) else None
+    if data is None:
+        container_id = container.id if isinstance(container, ContainerRef) else container
+        try:
+            data = client().api.inspect_container(container_id)
+        except Exception as e:
+            raise translate(e, "inspect") from e
     state = data.get("State") or {}
     config = data.get("Config") or {}
     return TerminalTarget(

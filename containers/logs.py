@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import deque
 from datetime import UTC, datetime
 
@@ -93,21 +94,30 @@ class LineSplitter:
 class LineBuffer:
     """A bounded queue of lines between a reader thread and the page's sender.
 
-    When the page cannot keep up, the oldest unsent lines are dropped (and counted), so a container
-    printing 50,000 lines a second costs at most `capacity` lines of memory and the view stays live.
+    While the page keeps taking lines, a full buffer makes the reader wait (and so stop reading the
+    engine, which keeps the log): nothing is skipped however fast the container prints. When nothing
+    was taken for `stall_s` (the page is paused, hidden or too slow to acknowledge), the oldest unsent
+    lines are dropped instead (and counted) until the page takes again, so a stalled page costs at
+    most `capacity` lines of memory and shows the newest lines when it comes back.
     """
 
-    def __init__(self, capacity: int):
+    def __init__(self, capacity: int, stall_s: float = 2.0):
         self.capacity = capacity
+        self.stall_s = stall_s
         self._lines: deque = deque()
-        self._lock = threading.Lock()
+        self._room = threading.Condition()
         self._dropped = 0
         self.total_dropped = 0
         self.ended = False
+        self.closed = False
+        self._taken = 0  # takes so far: the page's progress
+        self._stalled_at = -1  # the value of _taken when the page was last found stalled
 
     def push_many(self, lines: list) -> bool:
-        """Add lines; True if the buffer was empty before (the sender may be waiting)."""
-        with self._lock:
+        """Add lines (waiting for room while the page makes progress); True if the buffer was empty
+        before (the sender may be waiting)."""
+        with self._room:
+            self._wait_for_room(len(lines))
             was_empty = not self._lines
             self._lines.extend(lines)
             over = len(self._lines) - self.capacity
@@ -118,13 +128,36 @@ class LineBuffer:
                 self.total_dropped += over
             return was_empty
 
+    def _wait_for_room(self, count: int) -> None:
+        seen = self._taken
+        deadline = time.monotonic() + self.stall_s
+        while self._lines and len(self._lines) + count > self.capacity and not self.closed:
+            if self._stalled_at == self._taken:
+                return  # stalled, and nothing taken since: drop at once, keep the newest
+            if self._taken != seen:  # progress: give the page another stall_s
+                seen, deadline = self._taken, time.monotonic() + self.stall_s
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._stalled_at = self._taken
+                return
+            self._room.wait(left)
+
     def take(self, limit: int) -> tuple[list, int]:
         """Up to `limit` oldest lines, and how many were dropped since the last take."""
-        with self._lock:
+        with self._room:
             count = min(limit, len(self._lines))
             lines = [self._lines.popleft() for _ in range(count)]
             dropped, self._dropped = self._dropped, 0
+            if count:
+                self._taken += 1
+                self._room.notify_all()
             return lines, dropped
+
+    def close(self) -> None:
+        """Nobody takes any more (the socket closed): never make the reader wait again."""
+        with self._room:
+            self.closed = True
+            self._room.notify_all()
 
     def __len__(self) -> int:
         return len(self._lines)

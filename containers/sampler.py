@@ -1,10 +1,19 @@
-"""CPU and memory of every running container, kept fresh in the background for the list page.
+"""CPU and memory of the running containers a list page shows, kept fresh in the background.
 
 The engine needs about a second to answer any stats request (it publishes samples once a second),
-so one call per container per page load would take seconds. Instead, like `docker stats` without
-arguments, the sampler holds one stats stream per running container, each read by its own thread,
-and the page reads the latest numbers from memory. It starts on the first request and stops
-(closing every stream) after IDLE seconds without one.
+so one call per container per page load would take seconds. Instead the sampler holds a stats
+stream per container that some page asked about recently, each read by its own thread, and the
+pages read the latest numbers from memory.
+
+Protocol: a page asks `snapshot(ids)` every few seconds with the IDs (or unique prefixes) of the
+rows it has on screen. A container asked about within LINGER seconds is wanted; a stream whose
+container is no longer wanted (or no longer running) is closed. At most `max_streams` streams
+(STATS_MAX_STREAMS) exist at once, opening ones included, so threads and engine connections are
+bounded by the setting, not by the number of containers: a wanted container beyond the bound is
+reported as not sampled until a slot frees (streams already open keep theirs, so two pages cannot
+make the sampler thrash). `snapshot(None)` asks for every running container, within the same bound.
+The sampler starts on the first request and stops (closing every stream) after IDLE seconds
+without one.
 """
 
 from __future__ import annotations
@@ -13,42 +22,102 @@ import logging
 import threading
 import time
 
+from django.conf import settings
+
 from containers import engine, stats
 
 log = logging.getLogger(__name__)
 
 # a stream being opened, in _streams until it is open
 _OPENING = object()
+# what snapshot(None) asks for: every running container
+ALL = "*"
 
 
 class Sampler:
-    def __init__(self, idle: float = 60.0, refresh: float = 2.0):
+    def __init__(self, idle: float = 60.0, refresh: float = 2.0, linger: float = 8.0, max_streams: int | None = None):
         self.idle = idle
         self.refresh = refresh
+        self.linger = linger
+        self._max_streams = max_streams
         self._lock = threading.Lock()
+        self._wake = threading.Event()
         self._latest: dict[str, dict] = {}
         self._streams: dict[str, engine.EngineStream | object] = {}  # or _OPENING
-        self._names: dict[str, str] = {}
+        self._names: dict[str, str] = {}  # running containers, id -> name, from the last listing
+        self._by_short: dict[str, list[str]] = {}  # the same by short ID (12 digits), to resolve prefixes
+        self._asked: dict[str, float] = {}  # ID or prefix -> when a page last asked for it
+        self._skipped: set[str] = set()  # wanted, but over the bound
+        self._workers = 0  # live stream threads, opening ones included
         self._manager: threading.Thread | None = None
         self._last_asked = 0.0
         self._started = 0.0
         self.error = ""
 
-    def snapshot(self) -> dict:
-        """The latest numbers, at once; starts the sampler if it is not running."""
+    @property
+    def max_streams(self) -> int:
+        return self._max_streams if self._max_streams is not None else settings.STATS_MAX_STREAMS
+
+    def snapshot(self, ids: list[str] | None = None) -> dict:
+        """The latest numbers of the asked containers, at once; starts the sampler if it is not running.
+
+        "containers" is keyed by the ID as asked (the full ID when `ids` is None); "not_sampled" lists
+        asked running containers over the bound, "pending" those whose first sample is still to come.
+        Asked IDs in neither are not running (or unknown)."""
+        asked = [ALL] if ids is None else list(dict.fromkeys(ids))
         with self._lock:
-            self._last_asked = time.monotonic()
+            now = time.monotonic()
+            self._last_asked = now
+            fresh = any(i not in self._asked for i in asked)
+            for i in asked:
+                self._asked[i] = now
             if self._manager is None or not self._manager.is_alive():
-                self._started = time.monotonic()
+                self._started = now
                 self._manager = threading.Thread(target=self._manage, name="stats-sampler", daemon=True)
                 self._manager.start()
-            containers = {cid: dict(numbers) for cid, numbers in self._latest.items()}
-            return {
-                "containers": containers,
-                "running": len(self._streams),
-                "warming": time.monotonic() - self._started < 2.5,
-                "error": self.error,
-            }
+            answer: dict = {"containers": {}, "not_sampled": [], "pending": []}
+            for key, cid in self._resolve(asked).items():
+                if cid in self._latest:
+                    answer["containers"][key] = dict(self._latest[cid])
+                elif cid in self._skipped:
+                    answer["not_sampled"].append(key)
+                else:
+                    answer["pending"].append(key)
+            answer.update(
+                streams=len(self._streams),
+                max_streams=self.max_streams,
+                warming=now - self._started < 2.5,
+                error=self.error,
+            )
+        if fresh:
+            self._wake.set()  # open the new streams now, not at the next refresh
+        return answer
+
+    def streaming(self) -> set[str]:
+        """Full IDs of the containers with a stream, opening ones included."""
+        with self._lock:
+            return set(self._streams)
+
+    def stop(self) -> None:
+        """Close every stream now (the sampler starts again with the next snapshot)."""
+        with self._lock:
+            self._last_asked = float("-inf")
+        self._wake.set()
+
+    def _resolve(self, asked: list[str]) -> dict[str, str]:
+        """Asked ID or prefix -> the running container's full ID; unknown and ambiguous ones left out."""
+        if ALL in asked:
+            return {cid: cid for cid in self._names}
+        found = {}
+        for key in asked:
+            if key in self._names:
+                found[key] = key
+                continue
+            candidates = self._by_short.get(key[:12], []) if len(key) >= 12 else self._names
+            matches = [cid for cid in candidates if cid.startswith(key)]
+            if len(matches) == 1:
+                found[key] = matches[0]
+        return found
 
     def _manage(self) -> None:
         try:
@@ -60,32 +129,58 @@ class Sampler:
                     self.error = str(e)
                     running = {}
                 self._follow(running)
-                time.sleep(self.refresh)
+                self._wake.wait(self.refresh)
+                self._wake.clear()
         finally:
+            with self._lock:
+                self._asked.clear()
             self._follow({})
 
     def _follow(self, running: dict[str, str]) -> None:
-        """Open streams for containers that started, close those of containers that stopped.
+        """Close the streams of containers no longer wanted, open streams for newly wanted ones.
 
         Each stream is opened in its own thread: one container whose stats do not answer (stopping,
         or stuck in the engine) must not hold up the numbers of all the others."""
         with self._lock:
-            self._names.update(running)
-            gone = [cid for cid in self._streams if cid not in running]
-            new = [cid for cid in running if cid not in self._streams]
+            now = time.monotonic()
+            self._names = running
+            self._by_short = {}
+            for cid in running:
+                self._by_short.setdefault(cid[:12], []).append(cid)
+            self._asked = {key: t for key, t in self._asked.items() if now - t < self.linger}
+            wanted: dict[str, float] = {}
+            for key, asked_at in self._asked.items():
+                for cid in self._resolve([key]).values():
+                    wanted[cid] = max(wanted.get(cid, 0.0), asked_at)
+            gone = [cid for cid in self._streams if cid not in wanted]
             closing = [self._streams.pop(cid) for cid in gone]
             for cid in gone:
                 self._latest.pop(cid, None)
-                self._names.pop(cid, None)
+            # newest asks first; a stream stuck opening still holds its thread, so it still counts
+            waiting = sorted((cid for cid in wanted if cid not in self._streams), key=lambda c: (-wanted[c], c))
+            free = max(0, self.max_streams - self._workers)
+            new, self._skipped = waiting[:free], set(waiting[free:])
             for cid in new:
                 self._streams[cid] = _OPENING
+            self._workers += len(new)
         for stream in closing:
             if stream is not _OPENING:
                 stream.close()
         for cid in new:
-            threading.Thread(target=self._open_and_read, args=(cid,), name="stats-stream", daemon=True).start()
+            threading.Thread(target=self._work, args=(cid,), name=f"stats-stream {cid[:12]}", daemon=True).start()
 
-    def _open_and_read(self, cid: str) -> None:
+    def _work(self, cid: str) -> None:
+        opened = False
+        try:
+            opened = self._open_and_read(cid)
+        finally:
+            with self._lock:
+                self._workers -= 1
+                waiting = bool(self._skipped)
+            if opened and waiting:
+                self._wake.set()  # a slot is free for a container over the bound (a failed open waits)
+
+    def _open_and_read(self, cid: str) -> bool:
         try:
             stream = engine.stats_stream(cid)
         except engine.EngineError as e:
@@ -93,7 +188,7 @@ class Sampler:
             with self._lock:
                 if self._streams.get(cid) is _OPENING:
                     del self._streams[cid]  # tried again at the next refresh
-            return
+            return False
         with self._lock:
             wanted = self._streams.get(cid) is _OPENING
             if wanted:
@@ -101,7 +196,8 @@ class Sampler:
         if wanted:
             self._read(cid, stream)
         else:
-            stream.close()  # the container stopped (or the sampler did) while the stream opened
+            stream.close()  # no longer wanted (or the sampler stopped) while the stream opened
+        return True
 
     def _read(self, cid: str, stream: engine.EngineStream) -> None:
         try:

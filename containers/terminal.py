@@ -22,6 +22,11 @@ ACK_EVERY bytes, from term.write's callback). While more than WINDOW bytes are u
 server stops reading the engine socket, so a flood (`yes`) is held back by the kernel buffers and
 the tty, in the container, instead of piling up in the server's memory or the browser.
 
+Batching: output is sent as soon as it is read (with whatever the socket already holds), so a
+keystroke's echo never waits. Only while a flood runs (OutputPacing: more than FLOOD_BYTES or
+FLOOD_FRAMES in the last FLOOD_WINDOW_S) does the server wait BATCH_S before each frame, so that
+a tty handing over a line at a time makes a few large frames, not one per line.
+
 The output is read from the engine's hijacked socket with the event loop's own non-blocking
 `sock_recv`: no thread per terminal, no read timeout, and bytes never pass through the channel layer.
 When the socket closes, every process the exec started is hung up (engine.kill_terminal).
@@ -34,6 +39,7 @@ import json
 import re
 import shlex
 import time
+from collections import deque
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
@@ -45,6 +51,11 @@ from containers.streaming import short_call
 
 CHUNK = 65536
 BATCH_S = 0.004
+# A flood is more than FLOOD_BYTES or FLOOD_FRAMES sent within FLOOD_WINDOW_S: then output gathers
+# for BATCH_S before each frame. Below that (typing, a prompt, a short listing) it leaves at once.
+FLOOD_WINDOW_S = 0.008
+FLOOD_BYTES = 1024
+FLOOD_FRAMES = 64
 WINDOW = 256 * 1024
 ACK_EVERY = 32 * 1024
 DETACH_KEYS = b"\x10\x11"  # Ctrl-P Ctrl-Q, the engine's default
@@ -109,6 +120,27 @@ def _gather(sock, data: bytes) -> tuple[bytes, bool]:
         parts.append(more)
         size += len(more)
     return b"".join(parts), False
+
+
+class OutputPacing:
+    """Whether output is flooding: what was sent in the last FLOOD_WINDOW_S, by frames and bytes."""
+
+    def __init__(self) -> None:
+        self.recent: deque[tuple[float, int]] = deque()  # (when, bytes) of recent frames
+        self.recent_bytes = 0
+
+    def sent(self, now: float, size: int) -> None:
+        self.recent.append((now, size))
+        self.recent_bytes += size
+        self._forget(now)
+
+    def flooding(self, now: float) -> bool:
+        self._forget(now)
+        return len(self.recent) >= FLOOD_FRAMES or self.recent_bytes >= FLOOD_BYTES
+
+    def _forget(self, now: float) -> None:
+        while self.recent and now - self.recent[0][0] > FLOOD_WINDOW_S:
+            self.recent_bytes -= self.recent.popleft()[1]
 
 
 async def in_engine_thread(fn, *args):
@@ -205,7 +237,7 @@ class TerminalConsumer(PanelConsumer):
 
     def find_target(self, ref: str) -> engine.TerminalTarget:
         found = engine.resolve_container(ref)
-        target = engine.terminal_target(found.id)
+        target = engine.terminal_target(found)
         if not target.running:
             state = target.status or "not running"
             todo = "unpause" if state == "paused" else "start"
@@ -224,7 +256,7 @@ class TerminalConsumer(PanelConsumer):
     async def pump(self) -> None:
         loop = asyncio.get_running_loop()
         sock = self.stream.sock
-        last_sent = 0.0
+        pacing = OutputPacing()
         eof = False
         while not eof:
             await self.window.wait()
@@ -234,13 +266,14 @@ class TerminalConsumer(PanelConsumer):
                 data = b""
             if not data:
                 break
-            if len(data) < CHUNK and time.monotonic() - last_sent < BATCH_S:
-                # In a burst a tty hands over a line at a time; a few ms gathers them into one frame
-                # (a frame per line costs the server and the browser far more than the bytes).
-                await asyncio.sleep(BATCH_S)
+            if len(data) < CHUNK:
+                if pacing.flooding(time.monotonic()):
+                    # In a flood a tty hands over a line at a time; a few ms gathers them into one
+                    # frame (a frame per line costs the server and the browser far more than the bytes).
+                    await asyncio.sleep(BATCH_S)
                 data, eof = _gather(sock, data)
             await self.send_output(data)
-            last_sent = time.monotonic()
+            pacing.sent(time.monotonic(), len(data))
         self.ended = True
         try:
             status = await in_engine_thread(self.ending)

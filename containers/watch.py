@@ -84,15 +84,21 @@ class LogsConsumer(ContainerConsumer):
     Server -> page: {"type": "start", "tty": bool, "name": ...}, then
     {"type": "lines", "lines": [[stream, timestamp, text], ...], "dropped": n, "seq": k} where
     stream is "stdout"/"stderr", dropped counts lines skipped since the previous batch because
-    the page could not keep up and buffered the lines still waiting on the server (at most BUFFER), then {"type": "end"} when the log ends (not following, or the
-    container stopped). Page -> server: {"type": "ack", "seq": k} after showing batch k; at most
-    IN_FLIGHT batches are unacknowledged, so a slow page slows the sending, never the memory.
+    the page stopped acknowledging, and buffered the lines still waiting on the server (at most
+    BUFFER), then {"type": "end"} when the log ends (not following, or the container stopped).
+    Page -> server: {"type": "ack", "seq": k} after showing batch k.
+
+    Pacing is by acknowledgements only: a batch leaves as soon as fewer than IN_FLIGHT are
+    unacknowledged, with whatever lines gathered meanwhile (up to BATCH). While the page keeps
+    acknowledging, a full buffer stops the reading of the engine instead of skipping lines; after
+    STALL seconds without an acknowledgement the oldest waiting lines are skipped (and counted) so
+    a paused or hidden page costs at most BUFFER lines and comes back to the newest ones.
     """
 
-    BUFFER = 5000  # lines held for one socket at most
-    BATCH = 1000  # lines per message at most
-    IN_FLIGHT = 2
-    GATHER = 0.05  # seconds to let lines gather into the next batch
+    BUFFER = 10000  # lines held for one socket at most
+    BATCH = 2000  # lines per message at most
+    IN_FLIGHT = 4  # a page renders all it has in one animation frame: let one frame take 8,000 lines
+    STALL = 2.0  # seconds without an acknowledgement after which lines are skipped
 
     async def start(self) -> None:
         q = self.query()
@@ -108,7 +114,9 @@ class LogsConsumer(ContainerConsumer):
         if container is None:
             return
         try:
-            tty = await short_call(engine.container_tty, container.id)
+            tty = container.tty
+            if tty is None:
+                tty = await short_call(engine.container_tty, container.id)
             self.stream = await short_call(
                 engine.logs, container.id, follow=follow, tail=tail, since=since, timestamps=self.timestamps, tty=tty
             )
@@ -117,7 +125,7 @@ class LogsConsumer(ContainerConsumer):
             return
         await self.accept()
         await self.send(text_data=json.dumps({"type": "start", "tty": tty, "name": container.name, "follow": follow}))
-        self.buffer = logs.LineBuffer(self.BUFFER)
+        self.buffer = logs.LineBuffer(self.BUFFER, stall_s=self.STALL)
         self.in_flight = 0
         self.seq = 0
         self.wakeup = asyncio.Event()
@@ -170,7 +178,6 @@ class LogsConsumer(ContainerConsumer):
                     "buffered": len(self.buffer),
                 }
                 await self.send(text_data=json.dumps(message))
-                await asyncio.sleep(self.GATHER)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         try:
@@ -185,6 +192,9 @@ class LogsConsumer(ContainerConsumer):
         sender = getattr(self, "sender", None)
         if sender is not None:
             sender.cancel()
+        buffer = getattr(self, "buffer", None)
+        if buffer is not None:
+            buffer.close()  # a reader waiting for room goes on to see the stream closed
         await super().disconnect(code)
 
 

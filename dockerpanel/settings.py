@@ -62,6 +62,9 @@ DOCKER_PAGE_TIMEOUT = env_number("DOCKER_PAGE_TIMEOUT", "10")
 # from long ones (pulls, deploys, downloads), so stalled long work cannot starve the short.
 DOCKER_SHORT_WORKERS = int(env_number("DOCKER_SHORT_WORKERS", "16"))
 DOCKER_LONG_WORKERS = int(env_number("DOCKER_LONG_WORKERS", "8"))
+# The list page's CPU/memory column: at most this many engine stats streams (one thread and one
+# engine connection each) at once, for the rows pages have on screen (containers/sampler.py).
+STATS_MAX_STREAMS = env_int("DOCKERPANEL_STATS_MAX_STREAMS", 32)
 # The container the panel runs in (ID or name); found by itself when empty (containers/own_container.py).
 DOCKERPANEL_CONTAINER_ID = env("DOCKERPANEL_CONTAINER_ID")
 

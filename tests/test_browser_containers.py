@@ -4,9 +4,24 @@ import re
 
 import pytest
 
-from tests.conftest import login, unique
+from tests.conftest import PASSWORD, login, unique
 
 pytestmark = pytest.mark.browser
+
+# The list re-renders when the engine reports changes (other tests' containers too): wait on
+# selectors, which find the current row, not on element handles, which a re-render leaves behind.
+# The page asks only for the rows on screen, so the wait keeps the row in view (another test's new
+# containers may push it down).
+HAS_NUMBERS = """sel => {
+  const cell = document.querySelector(sel);
+  if (!cell) return false;
+  cell.closest("tr").scrollIntoView({ block: "nearest" });
+  return / \\/ /.test(cell.textContent);
+}"""
+
+
+def mem_cell(c) -> str:
+    return f'tr[data-id="{c.id}"] td[data-col="mem"]'
 
 
 def test_it_lists_a_started_container_and_stops_it_from_the_page(page, panel, make_container, dk):
@@ -28,9 +43,10 @@ def test_it_lists_a_started_container_and_stops_it_from_the_page(page, panel, ma
         "MEM USAGE / LIMIT",
     ]
     row = page.locator(f'tr[data-name="{c.name}"]')
-    # usage comes from the server's background sampler, a few seconds after the first poll
+    # usage comes from the server's background sampler, a few seconds after the page asks for the
+    # rows on screen (other containers on the engine may push this one's row below the fold)
     usage = row.locator('td[data-col="mem"]')
-    page.wait_for_function("el => / \\/ /.test(el.textContent)", arg=usage.element_handle(), timeout=20_000)
+    page.wait_for_function(HAS_NUMBERS, arg=mem_cell(c), timeout=30_000, polling=250)
     assert re.fullmatch(r"[\d.]+[KMG]?i?B / [\d.]+[KMG]i?B", usage.inner_text()), usage.inner_text()
     assert row.locator('td[data-col="id"]').inner_text() == c.id[:12]
     assert row.locator('td[data-col="image"]').inner_text() == "dockerpanel-test/busybox:latest"
@@ -92,3 +108,61 @@ def test_it_refreshes_the_list_on_engine_changed_unless_rows_are_ticked(page, pa
     page.locator(f'tr[data-name="{b.name}"] input[name="ids"]').uncheck()
     page.evaluate("document.body.dispatchEvent(new Event('engine-changed'))")
     page.wait_for_function("!document.querySelector('#container-list').dataset.stale", timeout=30_000)
+
+
+def test_it_asks_for_the_usage_of_the_rows_on_screen_only(browser, panel, make_container):
+    prefix = unique("onscreen")
+    made = [make_container(name=f"{prefix}-{i:02d}") for i in range(15)]
+    first, last = made[0], made[-1]
+    context = browser.new_context(viewport={"width": 1400, "height": 640}, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(45_000)
+    asked: list[str] = []
+    page.on("request", lambda r: "/containers/stats.json" in r.url and asked.append(r.url))
+    try:
+        login(page, panel, "viewer")
+        page.goto(f"{panel.url}/containers/?name={prefix}&sort=names&dir=asc")
+        assert page.locator("table.containers tr[data-id]").count() == len(made)
+        page.wait_for_function(HAS_NUMBERS, arg=mem_cell(first), polling=250)
+        assert page.locator(f'tr[data-id="{last.id}"]').bounding_box()["y"] > 640  # below the fold...
+        # ...so it was never asked about, and has no numbers
+        assert first.id[:12] in asked[-1]
+        assert all(last.id[:12] not in url for url in asked), asked
+        assert " / " not in page.locator(mem_cell(last)).inner_text()
+        page.wait_for_function(HAS_NUMBERS, arg=mem_cell(last), polling=250)  # scrolls it into view
+        text = page.locator(mem_cell(last)).inner_text()
+        assert re.fullmatch(r"[\d.]+[KMG]?i?B / [\d.]+[KMG]i?B", text), text
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def one_stream_panel():
+    """A panel that samples one container at a time."""
+    from tests.live import PanelServer
+
+    server = PanelServer(extra_env={"DOCKERPANEL_STATS_MAX_STREAMS": "1"}).start()
+    server.add_user("viewer", PASSWORD, "viewer")
+    yield server
+    server.stop()
+
+
+def test_it_says_which_rows_are_not_sampled_and_leaves_stopped_ones_empty(page, one_stream_panel, make_container):
+    prefix = unique("bound")
+    running = [make_container(name=f"{prefix}-run-{i}") for i in range(2)]
+    stopped = make_container(name=f"{prefix}-stopped", start=False)
+    login(page, one_stream_panel, "viewer")
+    page.goto(f"{one_stream_panel.url}/containers/?all=1&name={prefix}")
+    page.wait_for_function(
+        "sels => { const t = sels.map(s => document.querySelector(s)?.textContent || '');"
+        " return t.some(x => / \\/ /.test(x)) && t.includes('—'); }",
+        arg=[mem_cell(c) for c in running],
+        timeout=45_000,
+        polling=250,
+    )
+    over = next(page.locator(mem_cell(c)) for c in running if page.locator(mem_cell(c)).inner_text() == "—")
+    assert "DOCKERPANEL_STATS_MAX_STREAMS" in over.get_attribute("title")
+    assert "(1, " in over.get_attribute("title")
+    row = page.locator(f'tr[data-id="{stopped.id}"]')
+    assert row.locator('td[data-col="mem"]').inner_text() == ""
+    assert row.locator('td[data-col="cpu"]').inner_text() == ""

@@ -65,7 +65,7 @@ def test_it_shows_the_changes_after_writing_a_file(viewer_client, make_container
 def test_it_shows_the_whole_inspect_json_with_a_copy_button(viewer_client, make_container):
     c = make_container(start=False)
     html = viewer_client.get(f"/containers/{c.name}/").content.decode()
-    pre = re.search(r'<pre class="json" id="inspect-json">(.*?)</pre>', html, re.S).group(1)
+    pre = re.search(r'<pre class="json" id="inspect-json"[^>]*>(.*?)</pre>', html, re.S).group(1)
     data = json.loads(
         pre.replace("&quot;", '"')
         .replace("&#x27;", "'")

@@ -1,5 +1,7 @@
 """Pure log handling: `docker logs` options, line splitting, and the bounded buffer."""
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -85,7 +87,7 @@ def test_it_loses_no_byte_when_splitting(chunks):
 
 
 def test_it_keeps_the_buffer_bounded_and_counts_what_it_dropped():
-    buffer = logs.LineBuffer(capacity=1000)
+    buffer = logs.LineBuffer(capacity=1000, stall_s=0)  # nobody takes: stalled at once
     for start in range(0, 1_000_000, 10_000):
         buffer.push_many(list(range(start, start + 10_000)))
         assert len(buffer) <= 1000
@@ -103,3 +105,51 @@ def test_it_tells_the_sender_when_lines_arrive_in_an_empty_buffer():
     assert buffer.push_many(["b"]) is False
     buffer.take(10)
     assert buffer.push_many(["c"]) is True
+
+
+def test_it_makes_a_fast_reader_wait_instead_of_skipping_while_lines_are_taken():
+    buffer = logs.LineBuffer(capacity=1000, stall_s=60)  # a taker slower than 60 s per take is stalled
+    total = 200_000
+
+    def read():
+        for start in range(0, total, 100):
+            buffer.push_many(list(range(start, start + 100)))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    got: list[int] = []
+    while len(got) < total:
+        lines, dropped = buffer.take(300)
+        assert dropped == 0
+        assert len(buffer) <= 1000
+        got.extend(lines)
+        if not lines:
+            assert reader.is_alive() or len(buffer), "the reader stopped before pushing everything"
+            time.sleep(0.001)
+    reader.join(30)
+    assert got == list(range(total))  # all of them, in order
+    assert buffer.total_dropped == 0
+
+
+def test_it_skips_the_oldest_lines_once_nothing_is_taken_and_waits_again_after_a_take():
+    buffer = logs.LineBuffer(capacity=10, stall_s=0.01)
+    buffer.push_many(list(range(10)))
+    buffer.push_many(list(range(10, 15)))  # nobody took for stall_s: the 5 oldest go
+    buffer.push_many(list(range(15, 20)))  # still stalled: no second wait
+    assert buffer.take(3) == ([10, 11, 12], 10)
+    assert buffer.total_dropped == 10
+
+
+def test_it_releases_a_waiting_reader_when_closed():
+    buffer = logs.LineBuffer(capacity=10, stall_s=3600)
+    buffer.push_many(list(range(10)))
+    reader = threading.Thread(target=buffer.push_many, args=([10, 11],), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 30
+    while not buffer._room._waiters:  # the reader is waiting for room
+        assert time.monotonic() < deadline, "the reader never waited"
+        time.sleep(0.01)
+    buffer.close()
+    reader.join(30)
+    assert not reader.is_alive()
+    assert (len(buffer), buffer.total_dropped) == (10, 2)

@@ -27,9 +27,16 @@ def wait_for_log(container, text: str, timeout: float = 15) -> None:
         time.sleep(0.1)
 
 
+def wait_for_log_end(container, last: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while container.logs(tail=1).strip() != last.encode():
+        assert time.monotonic() < deadline, f"the log never ended with {last!r}"
+        time.sleep(0.1)
+
+
 async def open_logs(container, query: str = "", user: str = "viewer", role: str | None = "viewer"):
     ws = communicator(f"/ws/containers/{container.name}/logs/?{query}", await session_cookie_for(user, role))
-    connected, _ = await ws.connect()
+    connected, _ = await ws.connect(timeout=30)  # a loaded machine may take seconds to accept
     assert connected
     return ws
 
@@ -100,27 +107,27 @@ def test_it_answers_404_for_an_unknown_container(viewer_client):
 async def test_it_closes_an_anonymous_logs_socket_with_4401(make_container):
     c = await sync_to_async(make_container)()
     ws = communicator(f"/ws/containers/{c.name}/logs/")
-    connected, _ = await ws.connect()
+    connected, _ = await ws.connect(timeout=30)  # a loaded machine may take seconds to accept
     assert connected
-    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4401}
+    assert await ws.receive_output(timeout=30) == {"type": "websocket.close", "code": 4401}
     await ws.disconnect()
 
 
 async def test_it_closes_the_logs_socket_of_a_user_without_a_role_with_4403(make_container):
     c = await sync_to_async(make_container)()
     ws = await open_logs(c, user="outsider", role=None)
-    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4403}
+    assert await ws.receive_output(timeout=30) == {"type": "websocket.close", "code": 4403}
     await ws.disconnect()
 
 
 async def test_it_explains_an_unknown_container_and_closes_with_4404():
     ws = communicator("/ws/containers/dp-test-nothing-here/logs/", await session_cookie_for("viewer", "viewer"))
-    connected, _ = await ws.connect()
+    connected, _ = await ws.connect(timeout=30)  # a loaded machine may take seconds to accept
     assert connected
     message = await ws.receive_json_from(timeout=5)
     assert message["type"] == "error"
     assert "dp-test-nothing-here" in message["message"]
-    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4404}
+    assert await ws.receive_output(timeout=30) == {"type": "websocket.close", "code": 4404}
     await ws.disconnect()
 
 
@@ -129,7 +136,7 @@ async def test_it_explains_a_bad_tail_and_closes_with_4400(make_container):
     ws = await open_logs(c, "tail=lots")
     message = await ws.receive_json_from(timeout=5)
     assert message == {"type": "error", "message": "tail must be a number of lines or 'all', not 'lots'"}
-    assert await ws.receive_output(timeout=2) == {"type": "websocket.close", "code": 4400}
+    assert await ws.receive_output(timeout=30) == {"type": "websocket.close", "code": 4400}
     await ws.disconnect()
 
 
@@ -238,7 +245,8 @@ async def test_it_shows_a_line_that_is_not_utf8(make_container):
     await ws.disconnect()
 
 
-async def test_it_survives_a_flood_with_bounded_buffers_and_says_what_it_dropped(make_container):
+async def test_it_survives_a_flood_with_bounded_buffers_and_says_what_it_dropped(make_container, monkeypatch):
+    monkeypatch.setattr(LogsConsumer, "STALL", 0.1)  # the page below is silent for 20 times that
     total = 300_000
     c = await sync_to_async(make_container)(
         command=["sh", "-c", f"seq 1 {total}; sleep 3600"],
@@ -268,6 +276,42 @@ async def test_it_survives_a_flood_with_bounded_buffers_and_says_what_it_dropped
     assert seen[LogsConsumer.IN_FLIGHT]["dropped"] > 0  # what the stalled page missed is counted
     assert max(m["buffered"] for m in seen) <= LogsConsumer.BUFFER
     assert max(len(m["lines"]) for m in seen) <= LogsConsumer.BATCH
+
+
+async def test_it_sends_every_line_of_a_fast_log_in_order_while_the_page_acknowledges(make_container, monkeypatch):
+    """The whole log read at disk speed: nothing is skipped while the page acknowledges."""
+    monkeypatch.setattr(LogsConsumer, "STALL", 60)  # a loaded machine must not look like a stalled page
+    total = 200_000
+    c = await sync_to_async(make_container)(
+        command=["sh", "-c", f"seq 1 {total}; sleep 3600"],
+        log_config={"type": "json-file", "config": {"max-size": "50m", "max-file": "1"}},
+    )
+    await sync_to_async(wait_for_log_end)(c, str(total))
+    ws = await open_logs(c, "tail=all&follow=0")
+    await start_message(ws)
+    lines, dropped, ended = await read_lines(ws, wait=120)
+    await ws.disconnect()
+    assert ended
+    assert dropped == 0
+    assert texts(lines) == [str(i) for i in range(1, total + 1)]
+
+
+async def test_it_follows_a_fast_producer_without_skipping_while_the_page_acknowledges(make_container, monkeypatch):
+    monkeypatch.setattr(LogsConsumer, "STALL", 60)
+    total = 200_000
+    c = await sync_to_async(make_container)(
+        command=["sh", "-c", f"echo ready; while [ ! -e /tmp/go ]; do sleep 0.05; done; seq 1 {total}; sleep 3600"],
+        log_config={"type": "json-file", "config": {"max-size": "50m", "max-file": "1"}},
+    )
+    await sync_to_async(wait_for_log)(c, "ready")
+    ws = await open_logs(c, "tail=all")
+    await start_message(ws)
+    await read_lines(ws, until=lambda lines: texts(lines) == ["ready"])
+    await sync_to_async(c.exec_run)(["touch", "/tmp/go"])
+    more, dropped, _ = await read_lines(ws, until=lambda lines: lines and lines[-1][2] == str(total), wait=120)
+    await ws.disconnect()
+    assert dropped == 0
+    assert texts(more) == [str(i) for i in range(1, total + 1)]
 
 
 # --- download ------------------------------------------------------------------------------

@@ -146,9 +146,10 @@ def test_it_lists_cpu_and_memory_of_running_containers_from_the_background_sampl
     busy = make_container(command=BURN)
     idle = make_container()
     stopped = make_container(start=False)
+    url = "/containers/stats.json?ids=" + ",".join([busy.id, idle.id, stopped.id])
     deadline = time.monotonic() + 30
     while True:
-        body = viewer_client.get("/containers/stats.json").json()
+        body = viewer_client.get(url).json()
         numbers = body["containers"]
         if numbers.get(busy.id, {}).get("cpu_percent") and idle.id in numbers:
             break
@@ -161,10 +162,11 @@ def test_it_lists_cpu_and_memory_of_running_containers_from_the_background_sampl
     assert numbers[busy.id]["mem_limit"] > 0
     assert numbers[busy.id]["text"]["cpu"].endswith("%")
     assert stopped.id not in numbers
+    assert stopped.id not in body["pending"] + body["not_sampled"]  # not running: nothing to show
     # a container that stops leaves the list
     busy.kill()
     deadline = time.monotonic() + 15
-    while busy.id in viewer_client.get("/containers/stats.json").json()["containers"]:
+    while busy.id in viewer_client.get(url).json()["containers"]:
         assert time.monotonic() < deadline
         time.sleep(0.5)
 
@@ -203,13 +205,113 @@ def test_one_container_whose_stats_do_not_answer_holds_up_no_other(make_containe
     monkeypatch.setattr(engine, "stats_stream", stats_stream)
     own = sampler.Sampler(idle=5)
     try:
-        own.snapshot()
+        own.snapshot([stuck.id])
         assert asked.wait(30)  # the sampler is waiting on the stuck container...
         fine = make_container()  # ...when another one starts
         deadline = time.monotonic() + 30
-        while fine.id not in own.snapshot()["containers"]:
+        while fine.id not in own.snapshot([stuck.id, fine.id])["containers"]:
             assert time.monotonic() < deadline, "the stuck container held up the others' numbers"
             time.sleep(0.2)
-        assert stuck.id not in own.snapshot()["containers"]
+        assert stuck.id not in own.snapshot([stuck.id, fine.id])["containers"]
     finally:
         release.set()
+        own.stop()
+
+
+def stream_threads(*containers) -> set[str]:
+    """The containers (of those given) that a sampler thread is streaming, opening ones included."""
+    names = {t.name for t in threading.enumerate()}
+    return {c.id for c in containers if f"stats-stream {c.id[:12]}" in names}
+
+
+def wait_for(check, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+    return result
+
+
+def test_it_samples_only_the_containers_a_page_asks_for(make_container):
+    asked, other = make_container(), make_container()
+    own = sampler.Sampler(idle=30)
+    try:
+        key = asked.id[:12]  # a page sends short IDs; the answer is keyed by what it sent
+        body = wait_for(lambda: (b := own.snapshot([key]))["containers"].get(key) and b, "no numbers")
+        assert body["containers"][key]["name"] == asked.name
+        assert own.streaming() == {asked.id}
+        assert stream_threads(asked, other) == {asked.id}
+        assert other.id not in own.snapshot([key])["containers"]
+    finally:
+        own.stop()
+    wait_for(lambda: not stream_threads(asked, other), "the streams outlived the sampler")
+
+
+def test_it_samples_at_most_max_streams_containers_and_says_which_are_not_sampled(make_container, settings):
+    settings.STATS_MAX_STREAMS = 2
+    made = [make_container() for _ in range(4)]
+    ids = [c.id for c in made]
+    own = sampler.Sampler(idle=60, linger=60)
+
+    def settled():
+        body = own.snapshot(ids)
+        assert len(stream_threads(*made)) <= 2, body  # never more threads (and connections) than the bound
+        assert len(own.streaming()) <= 2, body
+        return len(body["containers"]) == 2 and len(body["not_sampled"]) == 2 and body
+
+    try:
+        body = wait_for(settled, "two sampled, two reported as not sampled")
+        assert body["max_streams"] == 2
+        assert set(body["containers"]) | set(body["not_sampled"]) == set(ids)
+        assert own.streaming() == set(body["containers"])
+        assert stream_threads(*made) == set(body["containers"])
+    finally:
+        own.stop()
+
+
+def test_it_closes_the_stream_of_a_container_no_longer_asked_for(make_container):
+    first, second = make_container(), make_container()
+    # one stream at most: the second container gets its numbers only once the first one's stream closed
+    own = sampler.Sampler(idle=60, linger=1, max_streams=1)
+    try:
+        wait_for(lambda: first.id in own.snapshot([first.id])["containers"], "no numbers for the first")
+        wait_for(lambda: second.id in own.snapshot([second.id])["containers"], "no numbers for the second")
+        wait_for(lambda: stream_threads(first, second) == {second.id}, "the first one's stream is still open")
+        assert own.streaming() == {second.id}
+        assert own.snapshot([first.id])["containers"] == {}
+    finally:
+        own.stop()
+
+
+def test_it_answers_400_to_a_bad_ids_parameter(viewer_client, make_container):
+    c = make_container()
+    for ids, message in [
+        ("xyz", "'xyz' is not a container ID"),
+        (c.id[:11], f"'{c.id[:11]}' is not a container ID (12 to 64 lowercase hex digits)"),
+        (c.id.upper(), "is not a container ID"),
+        (c.name, "is not a container ID"),
+        (",".join([c.id[:12]] * 201), "at most 200 container IDs at a time, got 201"),
+    ]:
+        r = viewer_client.get("/containers/stats.json", {"ids": ids})
+        assert r.status_code == 400, ids
+        assert message in r.json()["error"], r.json()
+    empty = viewer_client.get("/containers/stats.json?ids=")
+    assert empty.status_code == 200
+    assert empty.json()["containers"] == {}
+
+
+def test_without_ids_it_asks_for_every_running_container_within_the_bound(make_container):
+    c = make_container()
+    own = sampler.Sampler(idle=30, max_streams=1)  # other runs' containers may share this engine
+
+    def answered():
+        body = own.snapshot()
+        assert len(body["containers"]) <= 1, body
+        assert len(own.streaming()) <= 1, body
+        return (c.id in body["containers"] or c.id in body["not_sampled"]) and body
+
+    try:
+        body = wait_for(answered, "the container is neither sampled nor reported as over the bound")
+        assert body["max_streams"] == 1
+    finally:
+        own.stop()

@@ -11,7 +11,16 @@ import pytest
 from channels.db import database_sync_to_async
 
 from containers.models import AuditEntry
-from containers.terminal import WINDOW, cli_equivalent, parse_exec_options
+from containers.terminal import (
+    BATCH_S,
+    FLOOD_BYTES,
+    FLOOD_FRAMES,
+    FLOOD_WINDOW_S,
+    WINDOW,
+    OutputPacing,
+    cli_equivalent,
+    parse_exec_options,
+)
 from tests.conftest import DEBIAN
 from tests.websockets import communicator, session_cookie_for
 
@@ -26,6 +35,7 @@ class Terminal:
     def __init__(self, ws):
         self.ws = ws
         self.output = bytearray()
+        self.frames: list[bytes] = []  # output frames as they came (the last 100)
         self.status: list[dict] = []
         self.closed: int | None = None
 
@@ -41,6 +51,7 @@ class Terminal:
             self.closed = msg.get("code", 1000)
         elif msg.get("bytes") is not None:
             self.output += msg["bytes"]
+            self.frames = [*self.frames[-99:], msg["bytes"]]
         elif msg.get("text") is not None:
             self.status.append(json.loads(msg["text"]))
         return True
@@ -352,6 +363,57 @@ async def test_it_stops_reading_a_flood_until_the_client_catches_up(shell_box):
     assert b"flood-6-done" in t.output
     assert t.output.count(b"y") >= 1_500_000
     await t.close()
+
+
+async def test_it_sends_a_keystrokes_echo_in_a_frame_of_its_own(shell_box):
+    t = await open_terminal(f"/ws/containers/{shell_box.name}/exec/?cmd=sh")
+    await t.until(b"# ")
+    await t.until_quiet(quiet=0.5)
+    for key in (b"a", b"b", b"c"):  # each typed once the previous echo arrived, as fast as a script types
+        frames = len(t.frames)
+        await t.type(key.decode())
+        while len(t.frames) == frames:
+            assert await t.step(30), f"no echo of {key!r}"
+        assert t.frames[-1] == key  # sent as read, not held back for more
+    await t.close()
+
+
+async def test_it_gathers_a_flood_into_few_frames(shell_box):
+    t = await open_terminal(f"/ws/containers/{shell_box.name}/exec/?cmd=sh")
+    await t.until(b"# ")
+    lines = 20_000
+    await t.type(f"yes | head -n {lines}; echo gathered-$((2*3))\n")
+    frames = 0
+    acked = 0
+    deadline = time.monotonic() + 60
+    while not t.has(b"gathered-6\r\n", acked - 20) and time.monotonic() < deadline:
+        if await t.step(2):
+            frames += 1
+        await t.ws.send_to(text_data=json.dumps({"type": "ack", "bytes": len(t.output) - acked}))
+        acked = len(t.output)
+    assert t.output.count(b"y\r\n") >= lines
+    assert frames <= lines / 4, f"{frames} frames for {lines} lines"  # a tty hands them over one by one
+    await t.close()
+
+
+def test_it_sends_output_at_once_until_a_flood_runs():
+    pacing = OutputPacing()
+    assert not pacing.flooding(100.0)
+    pacing.sent(100.0, 1)  # an echo
+    assert not pacing.flooding(100.0)
+    for i in range(FLOOD_FRAMES - 2):  # frame after frame, each small
+        pacing.sent(100.0 + i * FLOOD_WINDOW_S / FLOOD_FRAMES, 3)
+    assert not pacing.flooding(100.0 + FLOOD_WINDOW_S / 2)
+    pacing.sent(100.0 + FLOOD_WINDOW_S / 2, 3)
+    assert pacing.flooding(100.0 + FLOOD_WINDOW_S / 2)  # many frames in the window: gather for BATCH_S
+    assert not pacing.flooding(100.0 + 2 * FLOOD_WINDOW_S)  # quiet again: at once
+
+
+def test_it_takes_a_large_frame_as_the_start_of_a_flood():
+    pacing = OutputPacing()
+    pacing.sent(5.0, FLOOD_BYTES)
+    assert pacing.flooding(5.0 + BATCH_S / 4)
+    assert not pacing.flooding(5.0 + FLOOD_WINDOW_S * 1.5)
 
 
 async def test_it_interrupts_a_flood_with_ctrl_c(shell_box):

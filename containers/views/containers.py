@@ -809,7 +809,7 @@ SECTIONS = ("state", "network", "processes", "changes", "inspect")
 def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
     """Everything about one container: state, network, `docker top`, `docker diff`, `docker inspect`."""
     target = get_container_or_404(ref)
-    info = engine.inspect_container(target.id)
+    info = target.info or engine.inspect_container(target.id)
     section = request.GET.get("section", "")
     wanted = [section] if is_htmx(request) and section in SECTIONS else list(SECTIONS)
     context = {

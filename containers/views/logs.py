@@ -69,7 +69,7 @@ def logs_download(request: HttpRequest, ref: str) -> HttpResponse:
         return HttpResponse(str(e), status=400, content_type="text/plain; charset=utf-8")
     timestamps = request.GET.get("timestamps") in ("1", "on")
     try:
-        stream = engine.logs(container.id, tail=tail, since=since, timestamps=timestamps)
+        stream = engine.logs(container.id, tail=tail, since=since, timestamps=timestamps, tty=container.tty)
     except engine.EngineError as e:
         messages.error(request, f"The logs of {container.name} cannot be read: {e}")
         return redirect("logs", ref=container.name)

@@ -14,7 +14,7 @@ from containers.terminal import ExecOptions, cli_equivalent, parse_exec_options
 @role_required("operator")
 def exec_page(request: HttpRequest, ref: str) -> HttpResponse:
     """A full-size terminal running a shell (or the given command) in the container."""
-    target = engine.terminal_target(get_container_or_404(ref).id)
+    target = engine.terminal_target(get_container_or_404(ref))
     # The options form posts, so the command stays out of access logs (a GET link still works).
     given = request.POST if request.method == "POST" else request.GET
     typed = {k: given.get(k, "").strip() for k in ("cmd", "user", "workdir")}
@@ -41,7 +41,7 @@ def exec_page(request: HttpRequest, ref: str) -> HttpResponse:
 @role_required("operator")
 def attach_page(request: HttpRequest, ref: str) -> HttpResponse:
     """The main process's terminal, as `docker attach` shows it."""
-    target = engine.terminal_target(get_container_or_404(ref).id)
+    target = engine.terminal_target(get_container_or_404(ref))
     return render(
         request,
         "terminal/attach.html",

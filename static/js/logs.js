@@ -215,7 +215,7 @@
     }
   };
 
-  // While paused nothing is rendered or acknowledged, so the server stops sending after two batches
+  // While paused nothing is rendered or acknowledged, so the server stops sending after four batches
   // and keeps only the newest lines (counting the rest): pausing costs neither side memory.
   LogViewer.prototype.setPaused = function (paused) {
     this.paused = paused;
@@ -233,15 +233,28 @@
     const batches = this.pending;
     this.pending = [];
     let ended = false;
+    // lines that would be removed again in this same frame are counted, never built
+    let unbuilt = batches.reduce((n, b) => n + (b.lines ? b.lines.length : 0), 0) - MAX_LINES;
     for (const batch of batches) {
       if (batch.type === "end") { ended = true; continue; }
       if (batch.dropped) this.skipped += batch.dropped;
-      for (const [stream, stamp, text] of batch.lines) fragment.appendChild(this.makeLine(stream, stamp, text));
+      let lines = batch.lines;
+      if (unbuilt > 0) {
+        const cut = Math.min(unbuilt, lines.length);
+        lines = lines.slice(cut);
+        unbuilt -= cut;
+        this.removed += cut;
+      }
+      for (const [stream, stamp, text] of lines) fragment.appendChild(this.makeLine(stream, stamp, text));
     }
     this.output.appendChild(fragment);
     const over = this.lines.length - MAX_LINES;
     if (over > 0) {
-      for (const line of this.lines.splice(0, over)) line.el.remove();
+      const gone = this.lines.splice(0, over);
+      const range = document.createRange(); // one removal for the whole run of old lines
+      range.setStartBefore(gone[0].el);
+      range.setEndAfter(gone[gone.length - 1].el);
+      range.deleteContents();
       this.removed += over;
     }
     if (atBottom) this.output.scrollTop = this.output.scrollHeight;

@@ -31,6 +31,12 @@ document.addEventListener("htmx:confirm", (event) => {
   const keep = event.target.dataset && event.target.dataset.keepWhileChecked;
   if (keep && event.target.querySelector(keep)) event.preventDefault();
 });
+// ...also when the rows were ticked while the refresh was on its way: its answer is dropped.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const target = event.detail.target;
+  const keep = target && target.dataset && target.dataset.keepWhileChecked;
+  if (keep && target.querySelector(keep)) event.detail.shouldSwap = false;
+});
 
 document.addEventListener("submit", (event) => {
   const form = event.target.closest("form[data-confirm]");
