@@ -279,12 +279,22 @@ def listed_rows(request: HttpRequest, listing: Listing) -> list[engine.Container
 RUNNING_STATES = {"running", "paused", "restarting"}
 
 
+# A name filter of letters, digits, _ . - / and anchors runs in linear time as a Python regex; any
+# other (nested quantifiers...) could take exponential time here, where the engine's RE2 cannot.
+SIMPLE_NAME_PATTERN = re.compile(r"[\w.^$/-]*")
+
+
 def _name_matches(pattern: str, name: str) -> bool:
-    """The engine's name filter: the name itself, or a regular expression found in "/name"."""
+    """The engine's name filter: the name itself, or a regular expression found in "/name" or "name".
+
+    A pattern beyond SIMPLE_NAME_PATTERN is left to the engine: the list view gets the engine's own
+    answer; a pushed row then counts as matching, and at worst makes the page refresh its list."""
     if pattern == name or pattern == "/" + name:
         return True
+    if not SIMPLE_NAME_PATTERN.fullmatch(pattern):
+        return True
     try:
-        return re.search(pattern, "/" + name) is not None
+        return any(re.search(pattern, source) for source in ("/" + name, name))
     except re.error:
         return pattern in name
 
