@@ -31,6 +31,7 @@ COPY manage.py ./
 COPY dockerpanel dockerpanel
 COPY containers containers
 COPY templates templates
+COPY locale locale
 COPY static static
 COPY deploy/entrypoint.sh deploy/healthcheck.py deploy/
 # Static files are collected (and compressed) now, not at every start; the key is for this step only.

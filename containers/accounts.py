@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from containers import consumers
 from containers.roles import ROLES, role_of
@@ -25,11 +26,13 @@ from containers.sessions import BOUND_ADDRESS_KEY, LAST_SEEN_KEY, session_finger
 
 log = logging.getLogger(__name__)
 
-ROLE_CHOICES = [(r, r) for r in ROLES]
+# Role names as people read them; the stored value (and the CSS class) stays the English word.
+ROLE_LABELS = {"viewer": gettext_lazy("viewer"), "operator": gettext_lazy("operator"), "admin": gettext_lazy("admin")}
+ROLE_CHOICES = [(r, ROLE_LABELS.get(r, r)) for r in ROLES]
 
 
 class NewUserForm(UserCreationForm):
-    role = forms.ChoiceField(choices=ROLE_CHOICES, initial="viewer")
+    role = forms.ChoiceField(choices=ROLE_CHOICES, initial="viewer", label=gettext_lazy("Role"))
 
     class Meta(UserCreationForm.Meta):
         model = get_user_model()

@@ -22,6 +22,10 @@ class ContainersConfig(AppConfig):
         user_login_failed.connect(record_failed_login, dispatch_uid="audit-login-failed")
         user_locked_out.connect(record_lockout, dispatch_uid="audit-locked-out")
         user_logged_in.connect(bind_session, dispatch_uid="bind-session")
+
+        from containers.language import apply_at_login
+
+        user_logged_in.connect(apply_at_login, dispatch_uid="apply-language")
         user_logged_out.connect(record_logout, dispatch_uid="audit-logout")
 
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from containers.engine import EngineError
 from containers.models import AuditEntry
@@ -229,13 +230,13 @@ def database_writable() -> None:
 class AuditFilter(forms.Form):
     """The filters of /audit/ and its CSV export (GET parameters)."""
 
-    user = forms.CharField(required=False, label="User")
-    action = forms.CharField(required=False, label="Action")
-    target = forms.CharField(required=False, label="Target", help_text="part of a name or ID")
-    since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    user = forms.CharField(required=False, label=_("User"))
+    action = forms.CharField(required=False, label=_("Action"))
+    target = forms.CharField(required=False, label=_("Target"), help_text=_("part of a name or ID"))
+    since = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
     result = forms.ChoiceField(
-        required=False, label="Result", choices=[("", "any"), ("ok", "ok"), ("failed", "failed")]
+        required=False, label=_("Result"), choices=[("", _("any")), ("ok", _("ok")), ("failed", _("failed"))]
     )
 
     def entries(self) -> QuerySet[AuditEntry]:

@@ -309,6 +309,7 @@ QUIET_AUDIT = {
     "container.exec",
     "container.attach",
     "preference.columns",
+    "preference.language",
 }
 
 

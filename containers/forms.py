@@ -7,6 +7,7 @@ import shlex
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from containers import engine, own_container, ports
 from containers.runspec import RESTART_POLICIES, RunSpec
@@ -28,38 +29,49 @@ def check_image(text: str) -> str:
 
 class RunForm(forms.Form):
     mode = forms.ChoiceField(
-        choices=[("run", "Run: create and start (docker run)"), ("create", "Create only, not started (docker create)")],
+        choices=[
+            ("run", _("Run: create and start (docker run)")),
+            ("create", _("Create only, not started (docker create)")),
+        ],
         initial="run",
         widget=forms.RadioSelect,
     )
     image = forms.CharField(
         max_length=255,
         widget=forms.TextInput(attrs={"list": "local-images", "placeholder": "debian:bookworm", "autocomplete": "off"}),
-        help_text="A local image, or one to pull first.",
+        label=_("Image"),
+        help_text=_("A local image, or one to pull first."),
     )
     name = forms.CharField(
-        required=False, max_length=128, help_text="--name; empty lets the engine pick one.", widget=forms.TextInput()
+        required=False,
+        max_length=128,
+        label=_("Name"),
+        help_text=_("--name; empty lets the engine pick one."),
+        widget=forms.TextInput(),
     )
     command = forms.CharField(
         required=False,
         max_length=4000,
-        help_text="Overrides the image's command; quoted as in a shell, e.g. sh -c 'echo hi'.",
+        label=_("Command"),
+        help_text=_("Overrides the image's command; quoted as in a shell, e.g. sh -c 'echo hi'."),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
-    interactive = forms.BooleanField(required=False, initial=True, label="-i (keep STDIN open)")
-    tty = forms.BooleanField(required=False, initial=True, label="-t (allocate a terminal)")
+    interactive = forms.BooleanField(required=False, initial=True, label=_("-i (keep STDIN open)"))
+    tty = forms.BooleanField(required=False, initial=True, label=_("-t (allocate a terminal)"))
     detach = forms.BooleanField(
         required=False,
         initial=True,
-        label="-d (detach)",
-        help_text="Without -d the CLI attaches your terminal; the panel opens the container's page instead.",
+        label=_("-d (detach)"),
+        help_text=_("Without -d the CLI attaches your terminal; the panel opens the container's page instead."),
     )
-    restart = forms.ChoiceField(choices=[(p, p) for p in RESTART_POLICIES], initial="no", label="Restart policy")
+    restart = forms.ChoiceField(choices=[(p, p) for p in RESTART_POLICIES], initial="no", label=_("Restart policy"))
     publish = forms.CharField(
         required=False,
         max_length=4000,
-        label="-p text",
-        help_text="As on the command line: -p 3306:3306 -p 127.0.0.1:7777:80 -p 80 -p [::1]:8080:80/udp, ranges 8000-8002:80-82.",
+        label=_("-p text"),
+        help_text=_(
+            "As on the command line: -p 3306:3306 -p 127.0.0.1:7777:80 -p 80 -p [::1]:8080:80/udp, ranges 8000-8002:80-82."
+        ),
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "-p 8080:80"}),
     )
 
@@ -70,7 +82,10 @@ class RunForm(forms.Form):
         name = self.cleaned_data["name"].strip()
         if name and not engine.CONTAINER_NAME.match(name):
             raise forms.ValidationError(
-                f"'{name}' is not a valid name: use letters, digits and _ . - (2 or more), starting with a letter or digit."
+                _(
+                    "'%(name)s' is not a valid name: use letters, digits and _ . - (2 or more), starting with a letter or digit."
+                )
+                % {"name": name}
             )
         return name
 
@@ -78,7 +93,7 @@ class RunForm(forms.Form):
         try:
             return shlex.split(self.cleaned_data["command"])
         except ValueError as e:
-            raise forms.ValidationError(f"cannot read the command: {e}") from None
+            raise forms.ValidationError(_("cannot read the command: %(error)s") % {"error": e}) from None
 
     def clean_publish(self) -> list[ports.PortBinding]:
         try:
@@ -88,8 +103,10 @@ class RunForm(forms.Form):
 
 
 class PortRowForm(forms.Form):
-    host_ip = forms.CharField(required=False, max_length=64, widget=forms.TextInput(attrs={"placeholder": "all"}))
-    host_port = forms.CharField(required=False, max_length=16, widget=forms.TextInput(attrs={"placeholder": "random"}))
+    host_ip = forms.CharField(required=False, max_length=64, widget=forms.TextInput(attrs={"placeholder": _("all")}))
+    host_port = forms.CharField(
+        required=False, max_length=16, widget=forms.TextInput(attrs={"placeholder": _("random")})
+    )
     container_port = forms.CharField(max_length=16, widget=forms.TextInput(attrs={"placeholder": "80"}))
     protocol = forms.ChoiceField(choices=[(p, p) for p in ports.PROTOCOLS], initial="tcp")
 
@@ -108,12 +125,12 @@ class PortRowForm(forms.Form):
 
 class EnvRowForm(forms.Form):
     key = forms.CharField(max_length=256, widget=forms.TextInput(attrs={"placeholder": "NAME"}))
-    value = forms.CharField(required=False, max_length=4000, widget=forms.TextInput(attrs={"placeholder": "value"}))
+    value = forms.CharField(required=False, max_length=4000, widget=forms.TextInput(attrs={"placeholder": _("value")}))
 
     def clean_key(self) -> str:
         key = self.cleaned_data["key"].strip()
         if not ENV_KEY.match(key):
-            raise forms.ValidationError(f"'{key}' is not a variable name: no spaces or '='.")
+            raise forms.ValidationError(_("'%(key)s' is not a variable name: no spaces or '='.") % {"key": key})
         return key
 
 
@@ -171,8 +188,11 @@ class RunRequest:
             # Refused before anything expands the ranges: checking them costs time per port.
             self.form.add_error(
                 None,
-                f"{count} port bindings: a container may have at most {settings.MAX_PORT_BINDINGS} "
-                "(MAX_PORT_BINDINGS). Publish fewer ports or smaller ranges.",
+                _(
+                    "%(count)d port bindings: a container may have at most %(max)d (MAX_PORT_BINDINGS). "
+                    "Publish fewer ports or smaller ranges."
+                )
+                % {"count": count, "max": settings.MAX_PORT_BINDINGS},
             )
             return None
         for index, message in ports.duplicates(bindings):
@@ -199,7 +219,7 @@ class RunRequest:
     def _check_engine(self, bindings: list[ports.PortBinding], fail) -> None:
         name = self.form.cleaned_data["name"]
         if name and engine.container_name_taken(name):
-            self.form.add_error("name", f"The name '{name}' is already used by another container.")
+            self.form.add_error("name", _("The name '%(name)s' is already used by another container.") % {"name": name})
         if self.form.cleaned_data["mode"] != "run":
             return  # a created container binds nothing until it starts
         check_host_ports(bindings, fail)
@@ -222,7 +242,7 @@ def check_host_ports(bindings: list[ports.PortBinding], fail) -> None:
     used = engine.published_host_ports()
     probe = own_container.sees_host_ports()
     for index, b in enumerate(bindings):
-        for _, host_port in b.pairs():
+        for _container_port, host_port in b.pairs():
             if host_port is None:
                 continue
             owner = next(
@@ -271,11 +291,11 @@ def fill_rows(data) -> tuple[dict, str]:
 
 
 class ApacheDeployForm(forms.Form):
-    preset = forms.ChoiceField(choices=[("seed", "As in the seed notes"), ("official", "Official image")])
-    image = forms.CharField(max_length=255)
-    name = forms.CharField(max_length=128)
-    host_ip = forms.CharField(required=False, max_length=64, label="Host IP")
-    host_port = forms.IntegerField(min_value=1, max_value=65535, label="Host port")
+    preset = forms.ChoiceField(choices=[("seed", _("As in the seed notes")), ("official", _("Official image"))])
+    image = forms.CharField(max_length=255, label=_("Image"))
+    name = forms.CharField(max_length=128, label=_("Name"))
+    host_ip = forms.CharField(required=False, max_length=64, label=_("Host IP"))
+    host_port = forms.IntegerField(min_value=1, max_value=65535, label=_("Host port"))
 
     def clean_image(self) -> str:
         return check_image(self.cleaned_data["image"])
@@ -283,7 +303,7 @@ class ApacheDeployForm(forms.Form):
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
         if not engine.CONTAINER_NAME.match(name):
-            raise forms.ValidationError(f"'{name}' is not a valid container name.")
+            raise forms.ValidationError(_("'%(name)s' is not a valid container name.") % {"name": name})
         return name
 
     def clean_host_ip(self) -> str:

@@ -5,8 +5,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.middleware.gzip import GZipMiddleware as DjangoGZipMiddleware
 from django.shortcuts import redirect, render
+from django.utils import translation
 
-from containers import audit, engine, sessions
+from containers import audit, engine, language, sessions
 
 # No inline script or handler anywhere (static/js holds them). Styles allow 'unsafe-inline' because
 # xterm.js and htmx add <style> elements at run time; a style cannot run code.
@@ -24,7 +25,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
-OPEN_PREFIXES = ("/setup/", "/static/", "/healthz")
+OPEN_PREFIXES = ("/setup/", "/static/", "/healthz", "/language/", "/jsi18n/")
 
 
 class InterruptedAttemptsMiddleware:
@@ -118,6 +119,21 @@ class EngineErrorMiddleware:
             template = "_engine_error.html" if request.headers.get("HX-Request") else "engine_error.html"
             return render(request, template, {"error": exception}, status=502)
         return None
+
+
+class UserLanguageMiddleware:
+    """A signed-in user's chosen language (containers/language.py) wins over the browser's
+    Accept-Language, which LocaleMiddleware applied before."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        code = request.session.get(language.SESSION_KEY) if request.user.is_authenticated else None
+        if code and language.supported(code):
+            translation.activate(code)
+            request.LANGUAGE_CODE = code
+        return self.get_response(request)
 
 
 class GZipMiddleware(DjangoGZipMiddleware):

@@ -88,9 +88,11 @@ MIDDLEWARE = [
     "containers.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "containers.middleware.UserLanguageMiddleware",
     "containers.middleware.SessionGuardMiddleware",
     "containers.middleware.InterruptedAttemptsMiddleware",
     "containers.middleware.FirstRunMiddleware",
@@ -111,6 +113,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "containers.context_processors.panel",
@@ -174,7 +177,11 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
-LANGUAGE_CODE = "en-us"
+# The UI speaks English and Korean: the browser's Accept-Language chooses, the switcher in the top
+# bar overrides it (remembered per user, containers/language.py). Docker's own words stay English.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ko", "한국어")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True

@@ -19,6 +19,8 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from containers import audit, cli, disclosure, engine, own_container
@@ -362,8 +364,14 @@ def paginate(rows: list, listing: Listing) -> tuple[list, dict]:
     page = min(listing.page, pages)
     start = (page - 1) * size
     shown = rows[start : start + size]
-    noun = "container" if total == 1 else "containers"
-    label = f"{start + 1:,}–{start + len(shown):,} of {total:,} {noun}" if shown else f"{total:,} {noun}"
+    numbers = {"first": f"{start + 1:,}", "last": f"{start + len(shown):,}", "total": f"{total:,}"}
+    if shown:
+        label = (
+            ngettext("%(first)s–%(last)s of %(total)s container", "%(first)s–%(last)s of %(total)s containers", total)
+            % numbers
+        )
+    else:
+        label = ngettext("%(total)s container", "%(total)s containers", total) % numbers
     return shown, {"total": total, "pages": pages, "page": page, "label": label}
 
 
@@ -458,7 +466,7 @@ def _next(request: HttpRequest, default: str) -> str:
 @dataclass(frozen=True)
 class Action:
     verb: str  # audit action suffix and CLI subcommand
-    done: str  # past tense for the message
+    done: str  # the message once done, with %(name)s and %(command)s
     run: Callable[[str, HttpRequest], None]
     cli: Callable[[str, HttpRequest], str]
 
@@ -484,28 +492,41 @@ def _signal(request: HttpRequest) -> str:
 
 
 ACTIONS = {
-    "start": Action("start", "Started", lambda cid, r: engine.start_container(cid), lambda n, r: f"docker start {n}"),
+    "start": Action(
+        "start",
+        gettext_lazy("Started %(name)s: %(command)s"),
+        lambda cid, r: engine.start_container(cid),
+        lambda n, r: f"docker start {n}",
+    ),
     "stop": Action(
         "stop",
-        "Stopped",
+        gettext_lazy("Stopped %(name)s: %(command)s"),
         lambda cid, r: engine.stop_container(cid, _timeout(r)),
         lambda n, r: f"docker stop{_timeout_flag(r)} {n}",
     ),
     "restart": Action(
         "restart",
-        "Restarted",
+        gettext_lazy("Restarted %(name)s: %(command)s"),
         lambda cid, r: engine.restart_container(cid, _timeout(r)),
         lambda n, r: f"docker restart{_timeout_flag(r)} {n}",
     ),
     "kill": Action(
         "kill",
-        "Killed",
+        gettext_lazy("Killed %(name)s: %(command)s"),
         lambda cid, r: engine.kill_container(cid, _signal(r)),
         lambda n, r: f"docker kill {n}" if _signal(r) == "KILL" else f"docker kill -s {_signal(r)} {n}",
     ),
-    "pause": Action("pause", "Paused", lambda cid, r: engine.pause_container(cid), lambda n, r: f"docker pause {n}"),
+    "pause": Action(
+        "pause",
+        gettext_lazy("Paused %(name)s: %(command)s"),
+        lambda cid, r: engine.pause_container(cid),
+        lambda n, r: f"docker pause {n}",
+    ),
     "unpause": Action(
-        "unpause", "Unpaused", lambda cid, r: engine.unpause_container(cid), lambda n, r: f"docker unpause {n}"
+        "unpause",
+        gettext_lazy("Unpaused %(name)s: %(command)s"),
+        lambda cid, r: engine.unpause_container(cid),
+        lambda n, r: f"docker unpause {n}",
     ),
 }
 
@@ -548,9 +569,9 @@ def _perform(request: HttpRequest, ref: str, verb: str) -> HttpResponse:
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
-        messages.error(request, f"{command} failed: {e}")
+        messages.error(request, _("%(command)s failed: %(error)s") % {"command": command, "error": e})
     else:
-        messages.success(request, f"{action.done} {target.name}: {command}")
+        messages.success(request, action.done % {"name": target.name, "command": command})
     return redirect(_next(request, f"/containers/{target.name}/"))
 
 
@@ -585,8 +606,8 @@ def container_rename(request: HttpRequest, ref: str) -> HttpResponse:
         shown = new_name if len(new_name) <= 60 else new_name[:60] + f"… ({len(new_name)} characters)"
         messages.error(
             request,
-            f"'{shown}' is not a valid container name: use 2 to {engine.MAX_NAME_LENGTH} letters, digits, _ . - "
-            "(not first).",
+            _("'%(name)s' is not a valid container name: use 2 to %(max)d letters, digits, _ . - (not first).")
+            % {"name": shown, "max": engine.MAX_NAME_LENGTH},
         )
         return redirect(_next(request, f"/containers/{target.name}/"))
     command = f"docker rename {target.name} {new_name}"
@@ -603,9 +624,12 @@ def container_rename(request: HttpRequest, ref: str) -> HttpResponse:
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
-        messages.error(request, f"{command} failed: {e}")
+        messages.error(request, _("%(command)s failed: %(error)s") % {"command": command, "error": e})
         return redirect(_next(request, f"/containers/{target.name}/"))
-    messages.success(request, f"Renamed {target.name} to {new_name}: {command}")
+    messages.success(
+        request,
+        _("Renamed %(name)s to %(new)s: %(command)s") % {"name": target.name, "new": new_name, "command": command},
+    )
     return redirect(f"/containers/{new_name}/")
 
 
@@ -640,10 +664,17 @@ def container_remove(request: HttpRequest, ref: str) -> HttpResponse:
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
-        hint = " Tick 'force' to remove it while running (docker rm -f)." if "running container" in str(e) else ""
-        messages.error(request, f"{command} failed: {str(e).rstrip('.')}.{hint}")
+        hint = (
+            " " + _("Tick 'force' to remove it while running (docker rm -f).") if "running container" in str(e) else ""
+        )
+        messages.error(
+            request, _("%(command)s failed: %(error)s") % {"command": command, "error": str(e).rstrip(".") + "."} + hint
+        )
         return redirect(f"/containers/{target.name}/")
-    messages.success(request, f"Removed {target.name} ({target.short_id}): {command}")
+    messages.success(
+        request,
+        _("Removed %(name)s (%(id)s): %(command)s") % {"name": target.name, "id": target.short_id, "command": command},
+    )
     return redirect("/containers/?all=1")
 
 

@@ -17,6 +17,8 @@ from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from containers import audit, engine, ports
@@ -29,14 +31,16 @@ from containers.streaming import iterate_in_thread, long_call, ndjson_response, 
 DEPLOY_LABEL = "dockerpanel.deploy"
 PRESETS = {
     "seed": {
-        "title": "As in the seed notes",
+        "title": gettext_lazy("As in the seed notes"),
         "image": "debian:bookworm",
-        "about": "A Debian or Ubuntu container with -p HOST:80; apache2 is installed inside it from the distribution's packages.",
+        "about": gettext_lazy(
+            "A Debian or Ubuntu container with -p HOST:80; apache2 is installed inside it from the distribution's packages."
+        ),
     },
     "official": {
-        "title": "Official image",
+        "title": gettext_lazy("Official image"),
         "image": "httpd:2.4",
-        "about": "The official Apache image, pulled with progress when it is not local, with -p HOST:80.",
+        "about": gettext_lazy("The official Apache image, pulled with progress when it is not local, with -p HOST:80."),
     },
 }
 SEED_STEPS = [
@@ -244,5 +248,5 @@ def apache_remove(request: HttpRequest) -> HttpResponse:
     except engine.EngineError as e:
         messages.error(request, str(e))
         return redirect("deploy-apache")
-    messages.success(request, f"Removed {ref.name}.")
+    messages.success(request, _("Removed %(name)s.") % {"name": ref.name})
     return redirect("deploy-apache")

@@ -8,6 +8,7 @@ import time
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from containers import audit, cli, disclosure, engine
@@ -103,7 +104,7 @@ def image_pull(request: HttpRequest) -> HttpResponse:
         ref = engine.parse_image_reference(text)
     except ValueError as e:
         if not streaming:
-            messages.error(request, f"Not pulled: {e}")
+            messages.error(request, _("Not pulled: %(error)s") % {"error": e})
             return redirect("/images/")
         return HttpResponse(str(e), status=400, content_type="text/plain; charset=utf-8")
     command = f"docker pull {ref}"
@@ -116,9 +117,13 @@ def image_pull(request: HttpRequest) -> HttpResponse:
             async for event in pull_progress(request, ref):
                 yield event
         except (engine.EngineError, audit.AuditUnavailable) as e:
-            yield {"type": "error", "message": f"{command} failed: {e}"}
+            yield {"type": "error", "message": _("%(command)s failed: %(error)s") % {"command": command, "error": e}}
             return
-        yield {"type": "done", "message": f"Pulled {ref}: {command}", "url": f"/images/{ref}/"}
+        yield {
+            "type": "done",
+            "message": _("Pulled %(image)s: %(command)s") % {"image": ref, "command": command},
+            "url": f"/images/{ref}/",
+        }
 
     return ndjson_response(events())
 
@@ -127,13 +132,13 @@ def _pull_and_redirect(request: HttpRequest, ref: engine.ImageReference, command
     """Without JavaScript (a plain form post): pull, then a message; the same audit entry."""
     try:
         with audit.attempt(request, "image.pull", target_name=str(ref)) as entry:
-            for _ in engine.pull(ref):
+            for _event in engine.pull(ref):
                 pass
             entry.result = command
     except engine.EngineError as e:
-        messages.error(request, f"{command} failed: {e}")
+        messages.error(request, _("%(command)s failed: %(error)s") % {"command": command, "error": e})
         return redirect("/images/")
-    messages.success(request, f"Pulled {ref}: {command}")
+    messages.success(request, _("Pulled %(image)s: %(command)s") % {"image": ref, "command": command})
     return redirect(f"/images/{ref}/")
 
 
@@ -223,9 +228,10 @@ def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
-        messages.error(request, f"{command} failed: {e}")
+        messages.error(request, _("%(command)s failed: %(error)s") % {"command": command, "error": e})
         return redirect(f"/images/{cli.short_id(info['Id'])}/")
-    messages.success(request, "\n".join([f"Removed {ref}: {command}", *lines]))
+    removed = _("Removed %(image)s: %(command)s") % {"image": ref, "command": command}
+    messages.success(request, "\n".join([removed, *lines]))
     return redirect("/images/")
 
 
@@ -240,7 +246,7 @@ def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
     try:
         target = engine.parse_image_reference(text)
     except ValueError as e:
-        messages.error(request, f"Tag not added: {e}")
+        messages.error(request, _("Tag not added: %(error)s") % {"error": e})
         return redirect(back)
     command = f"docker tag {ref} {target}"
     try:
@@ -252,9 +258,11 @@ def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
-        messages.error(request, f"{command} failed: {e}")
+        messages.error(request, _("%(command)s failed: %(error)s") % {"command": command, "error": e})
         return redirect(back)
-    messages.success(request, f"Tagged {ref} as {target}: {command}")
+    messages.success(
+        request, _("Tagged %(image)s as %(target)s: %(command)s") % {"image": ref, "target": target, "command": command}
+    )
     return redirect(back)
 
 
@@ -294,11 +302,15 @@ def image_prune(request: HttpRequest) -> HttpResponse:
     failed = [r for r in results if not r["ok"]]
     succeeded = [r for r in results if r["ok"]]
     command = "docker image prune"
-    summary = f"Prune: {len(succeeded)} of {len(results)} dangling images removed"
+    counts = {"done": len(succeeded), "total": len(results), "failed": len(failed), "command": command}
     if failed:
-        messages.warning(request, f"{summary}, {len(failed)} failed (see below). {command}")
+        messages.warning(
+            request,
+            _("Prune: %(done)d of %(total)d dangling images removed, %(failed)d failed (see below). %(command)s")
+            % counts,
+        )
     else:
-        messages.success(request, f"{summary}. {command}")
+        messages.success(request, _("Prune: %(done)d of %(total)d dangling images removed. %(command)s") % counts)
     return render(
         request,
         "containers/bulk_result.html",

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from containers import audit, engine, logs
@@ -71,7 +72,9 @@ def logs_download(request: HttpRequest, ref: str) -> HttpResponse:
     try:
         stream = engine.logs(container.id, tail=tail, since=since, timestamps=timestamps, tty=container.tty)
     except engine.EngineError as e:
-        messages.error(request, f"The logs of {container.name} cannot be read: {e}")
+        messages.error(
+            request, _("The logs of %(name)s cannot be read: %(error)s") % {"name": container.name, "error": e}
+        )
         return redirect("logs", ref=container.name)
 
     async def body():

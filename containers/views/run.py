@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from containers import audit, engine
@@ -41,7 +42,7 @@ def new_container(request: HttpRequest) -> HttpResponse:
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
-        run.form.add_error(None, f"The engine could not check the form: {e}")
+        run.form.add_error(None, _("The engine could not check the form: %(error)s") % {"error": e})
         spec = None
     if spec is None:
         return _page(request, run)
@@ -72,14 +73,19 @@ def new_container(request: HttpRequest) -> HttpResponse:
             '<a href="{}" target="_blank" rel="noopener">{}</a> → {}/{}',
             ((url, url, p.container_port, p.protocol) for p, url in shown),
         )
-        messages.success(request, format_html("Started {}. Published: {}", ref.name, listed))
+        messages.success(request, format_html(_("Started {}. Published: {}"), ref.name, listed))
     elif spec.start:
         published = ", ".join(
             f"{p.host_ip or '0.0.0.0'}:{p.host_port} → {p.container_port}/{p.protocol}" for p in links
         )
-        messages.success(request, f"Started {ref.name}." + (f" Published: {published}" if published else ""))
+        if published:
+            messages.success(
+                request, _("Started %(name)s. Published: %(ports)s") % {"name": ref.name, "ports": published}
+            )
+        else:
+            messages.success(request, _("Started %(name)s.") % {"name": ref.name})
     else:
-        messages.success(request, f"Created {ref.name} (not started).")
+        messages.success(request, _("Created %(name)s (not started).") % {"name": ref.name})
     if spec.start and not spec.detach and spec.interactive and spec.tty:
         # `docker run -i -t` without -d: the CLI stays attached to the container, so does the panel
         return redirect(f"/containers/{ref.name}/attach/")

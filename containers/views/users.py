@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from containers import accounts, audit
 from containers.roles import role_required
 
 
-def errors_of(form) -> str:
-    return "; ".join(
-        f"{field}: {' '.join(errs)}" if field != "__all__" else " ".join(errs) for field, errs in form.errors.items()
-    )
+def errors_of(form, language: str | None = "en") -> str:
+    """The form's errors on one line: in English for the audit log, or in `language` (None: the page's)."""
+    with translation.override(language) if language else nullcontext():
+        return "; ".join(
+            f"{field}: {' '.join(errs)}" if field != "__all__" else " ".join(errs)
+            for field, errs in form.errors.items()
+        )
+
+
+# What _refuse_self tells the admin (the audit log keeps the English sentence).
+REFUSE_SELF = {
+    "change the role of": gettext_lazy("You cannot change your own role; ask another administrator."),
+    "deactivate": gettext_lazy("You cannot deactivate yourself; ask another administrator."),
+}
 
 
 def get_user_or_404(user_id: int):
@@ -60,12 +75,14 @@ def user_add(request: HttpRequest) -> HttpResponse:
             ok=False,
             result=errors_of(form),
         )
-        messages.error(request, f"User {username or '(no name)'} was not added: see the form.")
+        messages.error(request, _("User %(name)s was not added: see the form.") % {"name": username or _("(no name)")})
         return _list(request, form, status=400)
     user = form.save()
     role = form.cleaned_data["role"]
     audit.record(request, "user.create", target_id=str(user.pk), target_name=user.username, params={"role": role})
-    messages.success(request, f"Added {user.username} as {role}.")
+    messages.success(
+        request, _("Added %(name)s as %(role)s.") % {"name": user.username, "role": accounts.ROLE_LABELS[role]}
+    )
     return redirect("users")
 
 
@@ -75,7 +92,7 @@ def _refuse_self(request: HttpRequest, user, action: str, what: str) -> HttpResp
         return None
     text = f"You cannot {what} yourself; ask another administrator."
     audit.record(request, action, target_id=str(user.pk), target_name=user.username, ok=False, result=text)
-    messages.error(request, text)
+    messages.error(request, REFUSE_SELF[what])
     return redirect("users")
 
 
@@ -96,7 +113,10 @@ def user_role(request: HttpRequest, user_id: int) -> HttpResponse:
             ok=False,
             result=errors_of(form),
         )
-        messages.error(request, f"Role of {user.username} not changed: {errors_of(form)}")
+        messages.error(
+            request,
+            _("Role of %(name)s not changed: %(errors)s") % {"name": user.username, "errors": errors_of(form, None)},
+        )
         return redirect("users")
     role = form.cleaned_data["role"]
     previous = accounts.change_role(user, role)
@@ -107,7 +127,9 @@ def user_role(request: HttpRequest, user_id: int) -> HttpResponse:
         target_name=user.username,
         params={"role": role, "previous": previous},
     )
-    messages.success(request, f"{user.username} is now {role}.")
+    messages.success(
+        request, _("%(name)s is now %(role)s.") % {"name": user.username, "role": accounts.ROLE_LABELS[role]}
+    )
     return redirect("users")
 
 
@@ -127,7 +149,15 @@ def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
         target_name=user.username,
         params={"sessions_ended": ended},
     )
-    messages.success(request, f"Deactivated {user.username}: {ended} session(s) ended, open pages disconnected.")
+    messages.success(
+        request,
+        ngettext(
+            "Deactivated %(name)s: %(count)d session ended, open pages disconnected.",
+            "Deactivated %(name)s: %(count)d sessions ended, open pages disconnected.",
+            ended,
+        )
+        % {"name": user.username, "count": ended},
+    )
     return redirect("users")
 
 
@@ -138,7 +168,7 @@ def user_activate(request: HttpRequest, user_id: int) -> HttpResponse:
     user.is_active = True
     user.save(update_fields=["is_active"])
     audit.record(request, "user.activate", target_id=str(user.pk), target_name=user.username)
-    messages.success(request, f"Reactivated {user.username}.")
+    messages.success(request, _("Reactivated %(name)s.") % {"name": user.username})
     return redirect("users")
 
 
@@ -158,7 +188,9 @@ def user_password(request: HttpRequest, user_id: int) -> HttpResponse:
                 target_name=user.username,
                 params={"sessions_ended": ended},
             )
-            messages.success(request, f"New password set for {user.username}; their sessions were ended.")
+            messages.success(
+                request, _("New password set for %(name)s; their sessions were ended.") % {"name": user.username}
+            )
             return redirect("users")
         audit.record(
             request,
@@ -185,7 +217,7 @@ def own_password(request: HttpRequest) -> HttpResponse:
             # Open websockets of the other sessions close (a terminal's processes killed with them).
             accounts.recheck_sockets(user, keep=this_session)
             audit.record(request, "user.password", target_id=str(user.pk), target_name=user.username)
-            messages.success(request, "Your password was changed. Other sessions have been logged out.")
+            messages.success(request, _("Your password was changed. Other sessions have been logged out."))
             return redirect("dashboard")
         audit.record(
             request,

@@ -10,8 +10,8 @@
 // rows showing that image. A hidden page does nothing and refreshes once when it is shown again.
 (() => {
   const REFUSED = {
-    4401: "Live updates stopped: your session has ended. Log in again.",
-    4403: "Live updates are off: your account has no role. Ask an administrator for one.",
+    4401: gettext("Live updates stopped: your session has ended. Log in again."),
+    4403: gettext("Live updates are off: your account has no role. Ask an administrator for one."),
   };
   const ROLE_CHANGED = 4000;
   const LAYER_DOWN = 4503; // Redis is down: no live updates for now, keep retrying
@@ -67,7 +67,7 @@
   function engineState(event) {
     if (event.type !== "engine") return;
     if (event.action === "unreachable") {
-      banner(`The Docker engine is down: ${event.error || "it cannot be reached"}. What you see may be out of date; this clears by itself when it returns.`);
+      banner(interpolate(gettext("The Docker engine is down: %s. What you see may be out of date; this clears by itself when it returns."), [event.error || gettext("it cannot be reached")]));
     } else if (event.action === "reconnected") {
       banner("");
     }
@@ -76,7 +76,7 @@
   document.body.addEventListener("htmx:beforeSwap", (e) => {
     // htmx leaves error answers unswapped: a 503 means the engine is down, so say so.
     if (e.detail.xhr.status === 503) {
-      banner("The Docker engine is down: the page could not be refreshed. This clears by itself when it returns.");
+      banner(gettext("The Docker engine is down: the page could not be refreshed. This clears by itself when it returns."));
     } else if (e.detail.xhr.status === 200 && document.body.dataset.engine === "down" && document.body.dataset.live !== "on") {
       banner("");
     }
@@ -92,7 +92,7 @@
       el.setAttribute("role", "status");
       document.body.prepend(el);
     }
-    el.textContent = text + " Retrying; reload to see changes meanwhile.";
+    el.textContent = text + " " + gettext("Retrying; reload to see changes meanwhile.");
   }
 
   let rowIds = new Map(); // container ID -> the actions heard about it since the last fetch
@@ -278,7 +278,7 @@
       }
       if (close.code === LAYER_DOWN) document.body.dataset.live = "degraded";
       if (close.code === ROLE_CHANGED) {
-        toast("Your role has changed: reload the page to see what you may do now.");
+        toast(gettext("Your role has changed: reload the page to see what you may do now."));
         delay = 0;
       }
       setTimeout(connect, delay + Math.random() * 500);

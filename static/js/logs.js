@@ -175,33 +175,33 @@
     const ref = encodeURIComponent(this.root.dataset.ref);
     const socket = new WebSocket(`${scheme}://${location.host}/ws/containers/${ref}/logs/?${query}`);
     this.socket = socket;
-    if (!resuming) this.setStatus("Connecting…");
+    if (!resuming) this.setStatus(gettext("Connecting…"));
     socket.onmessage = (event) => this.onMessage(JSON.parse(event.data));
     socket.onclose = (event) => {
       if (this.socket !== socket) return;
       if (this.resuming) { this.retry = setTimeout(() => this.connect(this.lostAt), 3000); return; }
-      if (event.code === 4401) this.setStatus("Your session has ended: log in again to see the logs.", true);
-      else if (event.code === 4403) this.setStatus("You do not have a role that may see logs.", true);
-      else if (!this.ended && !this.failed) this.setStatus("Disconnected from the panel.", true);
+      if (event.code === 4401) this.setStatus(gettext("Your session has ended: log in again to see the logs."), true);
+      else if (event.code === 4403) this.setStatus(gettext("You do not have a role that may see logs."), true);
+      else if (!this.ended && !this.failed) this.setStatus(gettext("Disconnected from the panel."), true);
     };
   };
 
   LogViewer.prototype.onMessage = function (message) {
     if (message.type === "start") {
       this.ended = false; this.failed = false;
-      const resumed = this.resuming ? " · resumed after the engine came back" : "";
+      const resumed = this.resuming ? " · " + gettext("resumed after the engine came back") : "";
       this.resuming = false;
       document.getElementById("logs-stderr-toggle").hidden = message.tty;
-      this.setStatus((message.follow ? "Following (live)" + (message.tty ? " · tty: one stream" : "") : "Loading…") + resumed);
+      this.setStatus((message.follow ? gettext("Following (live)") + (message.tty ? " · " + gettext("tty: one stream") : "") : gettext("Loading…")) + resumed);
     } else if (message.type === "lost") {
       // not the end of the log: the engine went away. Say so, and resume from now when it returns.
       this.lostAt = Date.now() / 1000;
       this.failed = true;
       this.resuming = true;
-      this.setStatus(`Lost the engine: ${message.message} Resuming when it returns…`, true);
+      this.setStatus(interpolate(gettext("Lost the engine: %s Resuming when it returns…"), [message.message]), true);
       this.retry = setTimeout(() => this.connect(this.lostAt), 3000);
     } else if (this.resuming && message.type === "error") {
-      this.setStatus(`Lost the engine: ${message.message} Resuming when it returns…`, true);
+      this.setStatus(interpolate(gettext("Lost the engine: %s Resuming when it returns…"), [message.message]), true);
     } else if (message.type === "lines") {
       this.pending.push(message);
       if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
@@ -219,7 +219,7 @@
   // and keeps only the newest lines (counting the rest): pausing costs neither side memory.
   LogViewer.prototype.setPaused = function (paused) {
     this.paused = paused;
-    this.pauseButton.textContent = paused ? "Resume" : "Pause";
+    this.pauseButton.textContent = paused ? gettext("Resume") : gettext("Pause");
     this.pauseButton.setAttribute("aria-pressed", String(paused));
     this.root.classList.toggle("paused", paused);
     if (!paused && this.pending.length && !this.frame) this.frame = requestAnimationFrame(() => this.render());
@@ -260,7 +260,7 @@
     if (atBottom) this.output.scrollTop = this.output.scrollHeight;
     this.updateNotice();
     this.updateMatches();
-    if (ended) this.setStatus(`End of log · ${this.lines.length + this.removed} lines`);
+    if (ended) this.setStatus(interpolate(gettext("End of log · %s lines"), [this.lines.length + this.removed]));
     // acknowledge only once shown: the server sends the next batches when the page keeps up
     for (const batch of batches) {
       if (batch.type === "lines" && this.socket && this.socket.readyState === WebSocket.OPEN) {
@@ -310,14 +310,14 @@
   LogViewer.prototype.updateMatches = function () {
     // removed lines take their marks with them: count what is on the page
     if (this.needle && this.removed) this.matchCount = this.output.querySelectorAll("mark").length;
-    this.matches.textContent = this.needle ? `${this.matchCount} match${this.matchCount === 1 ? "" : "es"}` : "";
+    this.matches.textContent = this.needle ? interpolate(ngettext("%s match", "%s matches", this.matchCount), [this.matchCount]) : "";
   };
 
   LogViewer.prototype.updateNotice = function () {
     const parts = [];
-    if (this.removed) parts.push(`${this.removed.toLocaleString()} older lines were removed from the page (it keeps the last ${MAX_LINES.toLocaleString()}).`);
-    if (this.skipped) parts.push(`${this.skipped.toLocaleString()} lines were skipped: the container printed faster than the page can show.`);
-    if (parts.length) parts.push("Download the log to get every line.");
+    if (this.removed) parts.push(interpolate(gettext("%s older lines were removed from the page (it keeps the last %s)."), [this.removed.toLocaleString(), MAX_LINES.toLocaleString()]));
+    if (this.skipped) parts.push(interpolate(gettext("%s lines were skipped: the container printed faster than the page can show."), [this.skipped.toLocaleString()]));
+    if (parts.length) parts.push(gettext("Download the log to get every line."));
     this.notice.textContent = parts.join(" ");
     this.notice.hidden = !parts.length;
   };

@@ -7,7 +7,7 @@ document.addEventListener("click", (event) => {
     if (source && navigator.clipboard) {
       navigator.clipboard.writeText(source.textContent).then(() => {
         const label = copy.textContent;
-        copy.textContent = "Copied";
+        copy.textContent = gettext("Copied");
         setTimeout(() => { copy.textContent = label; }, 1200);
       });
     }

@@ -74,7 +74,7 @@
         const bytes = event.total ? ` ${Math.round((100 * event.current) / event.total)}%` : "";
         line.textContent = `${event.id ? event.id + ": " : ""}${event.status}${bytes}`;
       } else if (event.type === "done") {
-        status.textContent = `Pulled ${event.image}; creating the container…`;
+        status.textContent = interpolate(gettext("Pulled %s; creating the container…"), [event.image]);
         document.getElementById("pulled-form").submit();
       } else if (event.type === "error") {
         status.textContent = event.message;

@@ -55,9 +55,9 @@
     this.socket = new WebSocket(`${scheme}://${location.host}/ws/containers/${ref}/stats/`);
     this.socket.onmessage = (event) => this.onMessage(JSON.parse(event.data));
     this.socket.onclose = (event) => {
-      if (event.code === 4401) this.set("status", "log in again to see stats");
-      else if (event.code === 4403) this.set("status", "you do not have a role that may see stats");
-      else if (!this.failed) this.set("status", "disconnected");
+      if (event.code === 4401) this.set("status", gettext("log in again to see stats"));
+      else if (event.code === 4403) this.set("status", gettext("you do not have a role that may see stats"));
+      else if (!this.failed) this.set("status", gettext("disconnected"));
     };
   }
 
@@ -75,13 +75,13 @@
   Panel.prototype.onMessage = function (message) {
     if (!this.root.isConnected) { this.socket.close(); return; } // the panel was swapped away
     if (message.type === "error") { this.failed = true; this.set("status", message.message); return; }
-    if (message.type === "stopped") { this.set("status", "not running"); this.set("cpu", "--"); return; }
-    if (message.type === "end") { this.set("status", "stats ended"); return; }
+    if (message.type === "stopped") { this.set("status", gettext("not running")); this.set("cpu", "--"); return; }
+    if (message.type === "end") { this.set("status", gettext("stats ended")); return; }
     if (message.type !== "sample") return;
     const u = message.usage, t = message.text;
     this.samples++;
     this.root.dataset.samples = String(this.samples);
-    this.set("status", `live · ${new Date().toLocaleTimeString()}`);
+    this.set("status", interpolate(gettext("live · %s"), [new Date().toLocaleTimeString()]));
     this.set("cpu", t.cpu);
     this.set("mem", t.mem);
     this.set("mem_percent", t.mem_percent);

@@ -43,11 +43,11 @@
 
   function explain(event, ended) {
     if (event.code === 4401) {
-      say("Closed: you are not logged in any more. Log in again, then reconnect.", "error");
+      say(gettext("Closed: you are not logged in any more. Log in again, then reconnect."), "error");
     } else if (event.code === 4403) {
-      say("Closed: your role does not allow terminals; the operator or admin role is needed.", "error");
+      say(gettext("Closed: your role does not allow terminals; the operator or admin role is needed."), "error");
     } else if (!ended) {
-      say("The connection closed (code " + event.code + "). Reconnect to open a new session.", "error");
+      say(interpolate(gettext("The connection closed (code %s). Reconnect to open a new session."), [event.code]), "error");
     }
     if (!waitingForEngine) reconnectButton.hidden = false;
   }
@@ -55,7 +55,7 @@
   // The engine went away with the session: ask /healthz every 2 s, and offer a new session once
   // the engine answers again.
   function waitForEngine(message) {
-    say(message + " Waiting for the engine to come back…", "warn");
+    say(message + " " + gettext("Waiting for the engine to come back…"), "warn");
     waitingForEngine = true;
     reconnectButton.hidden = true;
     const poll = async () => {
@@ -64,7 +64,7 @@
         const body = await answer.json();
         if (body.engine && body.engine.ok) {
           waitingForEngine = false;
-          say("The engine is back. Reconnect to open a new session.", "ok");
+          say(gettext("The engine is back. Reconnect to open a new session."), "ok");
           reconnectButton.hidden = false;
           return;
         }
@@ -82,7 +82,7 @@
     fill();
     term.reset();
     reconnectButton.hidden = true;
-    say("Connecting…");
+    say(gettext("Connecting…"));
     const url = new URL(box.dataset.ws, window.location.href);
     url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
     url.searchParams.set("cols", term.cols);
@@ -97,7 +97,7 @@
         const { cmd, user, workdir } = box.dataset;
         sock.send(JSON.stringify({ type: "open", cmd, user, workdir, cols: term.cols, rows: term.rows }));
       }
-      say(box.dataset.mode === "attach" ? "Attached. Ctrl-P Ctrl-Q detaches." : "Connected.", "ok");
+      say(box.dataset.mode === "attach" ? gettext("Attached. Ctrl-P Ctrl-Q detaches.") : gettext("Connected."), "ok");
       term.focus();
     };
     sock.onmessage = (event) => {
@@ -106,7 +106,7 @@
         ended = true;
         if (msg.engine === "lost") return waitForEngine(msg.message);
         if (msg.type === "error") say(msg.message, "error");
-        else if (msg.type === "exit") say(msg.message || "The process exited with code " + msg.code + ".", msg.code === 0 ? "ok" : "warn");
+        else if (msg.type === "exit") say(msg.message || interpolate(gettext("The process exited with code %s."), [msg.code]), msg.code === 0 ? "ok" : "warn");
         else if (msg.type === "detached") say(msg.message, "ok");
         reconnectButton.hidden = false;
         return;
