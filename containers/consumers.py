@@ -154,7 +154,8 @@ class EventsConsumer(PanelConsumer):
         if self.profile is None:  # the user's columns and role, once per socket
             self.profile = await database_sync_to_async(_profile)(self.scope["user"])
         columns, can_operate = self.profile
-        self.watch = live_rows.Watch(live_rows.listing_for(query), columns, can_operate, _links(self.scope))
+        links, language = _page_of(self.scope)
+        self.watch = live_rows.Watch(live_rows.listing_for(query), columns, can_operate, links, language)
         # the page stops fetching rows; the query says which watch message this answers
         await self.send(text_data=json.dumps({"kind": "watching", "query": query}))
 
@@ -206,15 +207,21 @@ def _profile(user) -> tuple[list[str], bool]:
     return chosen_columns(user), has_role(user, "operator")
 
 
-def _links(scope: dict):
-    """Where the rows' port links point, decided as for the page (port_links of an HTTP request)."""
+def _page_of(scope: dict) -> tuple:
+    """Where the rows' port links point and the page's language, decided as for the page itself
+    (port_links; LocaleMiddleware, then the session's choice as UserLanguageMiddleware)."""
     from django.core.handlers.asgi import ASGIRequest
+    from django.utils import translation
 
+    from containers import language
     from containers.views.containers import PortLinks, port_links
 
     http = {**scope, "type": "http", "method": "GET", "scheme": "https" if scope.get("scheme") == "wss" else "http"}
+    request = ASGIRequest(http, io.BytesIO())
+    chosen = (scope.get("session") or {}).get(language.SESSION_KEY)
+    code = chosen if chosen and language.supported(chosen) else translation.get_language_from_request(request)
     try:
-        return port_links(ASGIRequest(http, io.BytesIO()))
+        return port_links(request), code
     except Exception as e:  # a host Django refuses: no links rather than wrong ones
         log.info("live rows: no port links: %s", e)
-        return PortLinks("", "")
+        return PortLinks("", ""), code

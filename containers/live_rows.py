@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 
 from django.http import QueryDict
+from django.utils import translation
 
 from containers import engine
 from containers.streaming import short_call
@@ -75,6 +76,7 @@ class Watch:
     columns: list[str]
     can_operate: bool
     links: PortLinks
+    language: str
 
     def update(self, heard: dict[str, set[str]], rows: dict[str, engine.ContainerRow]) -> dict:
         """The "rows" message for the containers `heard` about (ID -> actions): each one's `<tr>`, or
@@ -92,7 +94,8 @@ class Watch:
             elif not state_matches(self.listing, row):
                 out[container_id] = None
             else:
-                out[container_id] = rows_html([row], self.links, self.columns, self.can_operate).strip()
+                with translation.override(self.language):
+                    out[container_id] = rows_html([row], self.links, self.columns, self.can_operate).strip()
                 if "create" in actions:
                     new.append(container_id)
         return {"kind": "rows", "rows": out, "new": new}

@@ -166,3 +166,28 @@ async def test_bad_watch_messages_are_ignored_and_the_socket_goes_on(make_contai
         assert f'data-name="{mine.name}-after"' in await row_of(ws, mine.id)
     finally:
         await ws.disconnect()
+
+
+async def test_a_pushed_row_speaks_the_pages_language(make_container):
+    from channels.testing import WebsocketCommunicator
+
+    from dockerpanel.asgi import application
+
+    tag = uuid.uuid4().hex[:8]
+    mine = await asyncio.to_thread(make_container, **labelled(tag))
+    cookie = await session_cookie_for("olga", "operator")
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", cookie.encode())]
+    ws = WebsocketCommunicator(application, "/ws/events/", headers=[*headers, (b"accept-language", b"ko")])
+    ok, _ = await ws.connect()
+    assert ok
+    try:
+        query = f"all=1&label=dp-rows%3D{tag}"
+        await ws.send_json_to({"watch": "containers", "query": query})
+        deadline = time.monotonic() + WAIT
+        while (await next_message(ws, deadline)).get("kind") != "watching":
+            pass
+        await asyncio.to_thread(mine.rename, mine.name + "-ko")
+        row = await row_of(ws, mine.id)
+        assert f'aria-label="선택 {mine.name}-ko"' in row  # as the Korean page renders it
+    finally:
+        await ws.disconnect()
