@@ -5,7 +5,7 @@ the panel with daphne (tests/live.py), logs in, times the page, the CLI and the 
 containers.list() (one inspect per container, what the panel avoids), the bytes on the wire (gzip
 accepted) and, at the largest size, the browser's load event against a one-row page and one engine
 event with 50 list pages open (50 websockets, each doing what static/js/live.js does on the page it
-simulates). Writes docs/bench-containers.md and removes every container it made, also on failure.
+simulates: on a server that pushes rows, send the watch message and wait for the row; else fetch it). Writes docs/bench-containers.md and removes every container it made, also on failure.
 Run: .venv/bin/python bench/containers_list.py [10 200 1000]
 """
 
@@ -203,6 +203,8 @@ def event_bench(server: PanelServer, session: requests.Session, dk: docker.Docke
         ws_connect(ws_url, additional_headers={"Cookie": cookie, "Origin": server.url}, ping_interval=None)
         for _ in range(PAGES)
     ]
+    if rows_url and _watching(sockets, rows_url.group(1).replace("&amp;", "&").partition("?")[2]):
+        mode = "push"  # as live.js on a server that pushes rows: the socket brings the row, no fetch
     sessions = []
     for _ in range(PAGES):
         s = requests.Session()
@@ -210,9 +212,22 @@ def event_bench(server: PanelServer, session: requests.Session, dk: docker.Docke
         sessions.append(s)
     sizes: list[int] = []
     errors: list[str] = []
+    new_name = ""  # the name of the rename being waited for (push mode: the row that shows it)
 
     def page(i: int, done: list[float]) -> None:
         try:
+            if mode == "push":
+                while True:
+                    message = sockets[i].recv(timeout=60)
+                    event = json.loads(message)
+                    if (
+                        event.get("kind") == "rows"
+                        and target in event["rows"]
+                        and new_name in (event["rows"][target] or "")
+                    ):
+                        sizes.append(len(message))
+                        done.append(time.perf_counter())
+                        return
             while True:
                 event = json.loads(sockets[i].recv(timeout=60))
                 if event.get("kind") == "engine" and event.get("id") == target:
@@ -227,8 +242,12 @@ def event_bench(server: PanelServer, session: requests.Session, dk: docker.Docke
 
     time.sleep(2)  # let the sockets settle (connect work is not part of the event's cost)
     # The first event after start-up loads code and templates once: a warm-up, not counted.
-    one_event(server.proc.pid, page, dk, target, f"dp-bench-{RUN}-warm")
-    runs = [one_event(server.proc.pid, page, dk, target, f"dp-bench-{RUN}-renamed{i}") for i in range(EVENT_REPEAT)]
+    new_name = f"dp-bench-{RUN}-warm"
+    one_event(server.proc.pid, page, dk, target, new_name)
+    runs = []
+    for i in range(EVENT_REPEAT):
+        new_name = f"dp-bench-{RUN}-renamed{i}"
+        runs.append(one_event(server.proc.pid, page, dk, target, new_name))
     for sock in sockets:
         sock.close()
     if errors:
@@ -243,7 +262,23 @@ def event_bench(server: PanelServer, session: requests.Session, dk: docker.Docke
         "all_current_s": statistics.median(r["all_current_s"] for r in runs),
         "current_all": [round(r["all_current_s"], 2) for r in runs],
         "bytes_per_page": statistics.median(sizes) if sizes else 0,
+        "load": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
     }
+
+
+def _watching(sockets, query: str) -> bool:
+    """Each socket tells the server what its page shows, as live.js does; True if the server answers
+    (it pushes rows), False for a server that does not (the page fetches them)."""
+    for sock in sockets:
+        sock.send(json.dumps({"watch": "containers", "query": query}))
+    for sock in sockets:
+        deadline = time.monotonic() + 5
+        try:
+            while json.loads(sock.recv(timeout=max(0.01, deadline - time.monotonic()))).get("kind") != "watching":
+                pass
+        except TimeoutError:
+            return False
+    return True
 
 
 def one_event(pid: int, page, dk: docker.DockerClient, target: str, new_name: str) -> dict:
@@ -319,10 +354,15 @@ def write(results, extra) -> None:
         lines += [
             "",
             f"One engine event (a rename) with {PAGES} list pages open ({ev['mode']} mode: "
-            + ("each page fetches the row" if ev["mode"] == "rows" else "each page re-fetches the whole list")
+            + {
+                "push": "each page's socket told what it shows and pushed the row",
+                "rows": "each page fetches the row",
+                "list": "each page re-fetches the whole list",
+            }[ev["mode"]]
             + f"), median of {EVENT_REPEAT} events after a warm-up: server CPU {ev['cpu_s']:.2f} s (each: {ev['cpu_all']}),"
             f" every page current after {ev['all_current_s']:.2f} s (each: {ev['current_all']})"
             f" ({ev['pages']} of {PAGES} pages), {ev['bytes_per_page'] / 1000:.1f} KB per page on the wire;"
+            f" load average {ev['load']};"
             f" server memory (the event that kept most) {ev['rss_before_mib']:.0f} MiB before, {ev['rss_peak_mib']:.0f} MiB at peak,"
             f" {ev['rss_30s_mib']:.0f} MiB at the end"
             + (

@@ -6,13 +6,15 @@ refused socket is accepted and closed at once with 4401 (not logged in) or 4403 
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from containers import audit
+from containers import audit, live_rows
 from containers.events import EVENTS_GROUP, ensure_listener
 from containers.roles import has_role
 from containers.sessions import session_fingerprint, session_problem, session_still_valid
@@ -98,11 +100,20 @@ class PanelConsumer(AsyncWebsocketConsumer):
 
 class EventsConsumer(PanelConsumer):
     """Live updates: relays the small "changed" messages published to the events group
-    (by this process's engine-events listener, started here on first use, and by audit entries)."""
+    (by this process's engine-events listener, started here on first use, and by audit entries).
+
+    A containers list page may say what it shows ({"watch": "containers", "query": ...}): the events
+    about containers then also come back as its rows, rendered here ({"kind": "rows", ...}; see
+    containers/live_rows.py), so the page need not fetch them."""
 
     joined = False
+    watch: live_rows.Watch | None = None
+    flusher: asyncio.Task | None = None
 
     async def start(self) -> None:
+        self.pending: dict[str, set[str]] = {}  # container ID -> actions heard in this burst
+        self.burst = 0
+        self.profile: tuple[list[str], bool] | None = None
         listener = ensure_listener()
         if not self.layer_error:
             try:
@@ -124,6 +135,8 @@ class EventsConsumer(PanelConsumer):
             )
 
     async def disconnect(self, code: int) -> None:
+        if self.flusher:
+            self.flusher.cancel()
         if self.joined:
             try:
                 await self.channel_layer.group_discard(EVENTS_GROUP, self.channel_name)
@@ -132,7 +145,83 @@ class EventsConsumer(PanelConsumer):
         await super().disconnect(code)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        pass  # the client has nothing to say on this socket
+        """Only a list page's watch message; anything else (bad JSON, unknown) is ignored."""
+        if self.refused:
+            return
+        query = live_rows.read_watch(text_data)
+        if query is None:
+            return
+        if self.profile is None:  # the user's columns and role, once per socket
+            self.profile = await database_sync_to_async(_profile)(self.scope["user"])
+        columns, can_operate = self.profile
+        links, language = _page_of(self.scope)
+        self.watch = live_rows.Watch(live_rows.listing_for(query), columns, can_operate, links, language)
+        # the page stops fetching rows; the query says which watch message this answers
+        await self.send(text_data=json.dumps({"kind": "watching", "query": query}))
 
     async def engine_event(self, message: dict) -> None:
-        await self.send(text_data=json.dumps(message["event"]))
+        event = message["event"]
+        await self.send(text_data=json.dumps(event))
+        container_id = live_rows.container_id(event) if self.watch else ""
+        if not container_id:
+            return
+        self.pending.setdefault(container_id, set()).add(str(event.get("action", "")))
+        time_nano = event.get("time_nano")
+        self.burst = max(self.burst, time_nano if isinstance(time_nano, int) else 0)
+        if self.flusher is None:
+            self.flusher = asyncio.create_task(self.flush())
+
+    async def flush(self) -> None:
+        """After a burst, the rows of the containers it named: one message, one shared engine call."""
+        try:
+            while self.pending:
+                await asyncio.sleep(live_rows.BURST_SECONDS)
+                heard, burst, watch = self.pending, self.burst, self.watch
+                self.pending = {}
+                if len(heard) > live_rows.MAX_IDS:  # a flood: the page refreshes its list once
+                    await self.send(text_data=json.dumps({"kind": "rows", "rows": {}, "new": [], "refresh": True}))
+                    continue
+                ids = sorted(heard)
+                try:
+                    rows = await live_rows.rows_for(ids, burst)
+                except Exception as e:  # the engine went away: its own event tells the page
+                    log.info("live rows: %s", e)
+                    continue
+                update = watch.update(heard, rows)
+                if update["rows"]:
+                    await self.send(text_data=json.dumps(update))
+                # The engine sends "die" just before it records the container as stopped: a row
+                # still running after it is asked for once more (shared again: a new burst).
+                stale = [i for i, acts in heard.items() if "die" in acts and "again" not in acts and i in rows]
+                for i in stale:
+                    if rows[i].state == "running":
+                        self.pending.setdefault(i, set()).add("again")
+                        self.burst = max(self.burst, burst + 1)
+        finally:
+            self.flusher = None
+
+
+def _profile(user) -> tuple[list[str], bool]:
+    from containers.views.containers import chosen_columns
+
+    return chosen_columns(user), has_role(user, "operator")
+
+
+def _page_of(scope: dict) -> tuple:
+    """Where the rows' port links point and the page's language, decided as for the page itself
+    (port_links; LocaleMiddleware, then the session's choice as UserLanguageMiddleware)."""
+    from django.core.handlers.asgi import ASGIRequest
+    from django.utils import translation
+
+    from containers import language
+    from containers.views.containers import PortLinks, port_links
+
+    http = {**scope, "type": "http", "method": "GET", "scheme": "https" if scope.get("scheme") == "wss" else "http"}
+    request = ASGIRequest(http, io.BytesIO())
+    chosen = (scope.get("session") or {}).get(language.SESSION_KEY)
+    code = chosen if chosen and language.supported(chosen) else translation.get_language_from_request(request)
+    try:
+        return port_links(request), code
+    except Exception as e:  # a host Django refuses: no links rather than wrong ones
+        log.info("live rows: no port links: %s", e)
+        return PortLinks("", ""), code

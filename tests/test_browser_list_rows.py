@@ -1,5 +1,6 @@
 """In Debian's chromium: the containers list follows engine events row by row (the table and the
-other rows stay the same DOM nodes), and a hidden page does no work until it is shown again."""
+other rows stay the same DOM nodes), its rows pushed over the page's events socket (no fetch per
+event), and a hidden page does no work until it is shown again."""
 
 import json
 
@@ -38,6 +39,8 @@ def open_list(browser, panel, prefix: str):
     login(page, panel, "viewer")
     page.goto(f"{panel.url}/containers/?all=1&name={prefix}")
     page.wait_for_function("document.body.dataset.live === 'on'")
+    # the socket has been told what the list shows: rows come pushed from now on
+    page.wait_for_function("window.wsMessages.some((m) => JSON.parse(m).kind === 'watching')")
     page.evaluate("window.notReloaded = true; performance.clearResourceTimings()")
     return context, page
 
@@ -73,9 +76,11 @@ def test_it_updates_only_the_row_of_a_container_stopped_elsewhere(browser, panel
         assert page.evaluate(
             "name => document.querySelector(`tr[data-name='${name}']`) === window.otherRow", other.name
         )
+        pushed = [json.loads(m) for m in page.evaluate("window.wsMessages")]
+        assert any(e.get("kind") == "rows" and stopped.id in e["rows"] for e in pushed)  # the row came pushed...
         fetched = page.evaluate(LIST_FETCHES)
-        assert any(f"id={stopped.id}" in url for url in fetched)  # the row came from the server...
-        assert all("id=" in url for url in fetched)  # ...never the whole list (others' events: their rows only)
+        assert not any(stopped.id in url for url in fetched)  # ...not fetched
+        assert all("id=" in url for url in fetched)  # never the whole list (others' image events: their rows only)
 
         other.remove(force=True)  # a container that is gone loses its row
         page.wait_for_function("name => !document.querySelector(`tr[data-name='${name}']`)", arg=other.name)

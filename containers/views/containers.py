@@ -273,11 +273,72 @@ def listed_rows(request: HttpRequest, listing: Listing) -> list[engine.Container
         raise
     except engine.EngineError as e:
         messages.error(request, f"docker ps failed: {e}")
-    if want["image"]:
-        needle = want["image"].lower()
-        rows = [r for r in rows if needle in r.image.lower() or cli.short_id(r.image_id).startswith(needle)]
+    rows = [r for r in rows if row_matches(listing, r)]
     rows.sort(key=SORT_KEYS[listing.sort], reverse=listing.descending)
     return rows
+
+
+# Without -a, `docker ps` lists the containers the engine counts as running.
+RUNNING_STATES = {"running", "paused", "restarting"}
+
+
+# A name filter of letters, digits, _ . - / and anchors runs in linear time as a Python regex; any
+# other (nested quantifiers...) could take exponential time here, where the engine's RE2 cannot.
+SIMPLE_NAME_PATTERN = re.compile(r"[\w.^$/-]*")
+
+
+def _name_matches(pattern: str, name: str) -> bool:
+    """The engine's name filter: the name itself, or a regular expression found in "/name" or "name".
+
+    A pattern beyond SIMPLE_NAME_PATTERN is left to the engine: the list view gets the engine's own
+    answer; a pushed row then counts as matching, and at worst makes the page refresh its list."""
+    if pattern == name or pattern == "/" + name:
+        return True
+    if not SIMPLE_NAME_PATTERN.fullmatch(pattern):
+        return True
+    try:
+        return any(re.search(pattern, source) for source in ("/" + name, name))
+    except re.error:
+        return pattern in name
+
+
+def row_matches(listing: Listing, row: engine.ContainerRow) -> bool:
+    """Whether `row` belongs on the list `listing` asks for: -a, name, status and label as the engine
+    filters them, and the image filter (name or image ID prefix), which the engine does not offer.
+
+    The list view applies it to the engine's answer; a live update (containers/live_rows.py) applies
+    it to each changed container, so a row leaves a page exactly when the page would no longer list it.
+    """
+    return state_matches(listing, row) and kind_matches(listing, row)
+
+
+def state_matches(listing: Listing, row: engine.ContainerRow) -> bool:
+    """The filters on what a container is doing (-a, status), which its events change."""
+    if listing.want["status"]:
+        return row.state == listing.want["status"]
+    return listing.show_all or row.state in RUNNING_STATES
+
+
+def kind_matches(listing: Listing, row: engine.ContainerRow) -> bool:
+    """The filters on what a container is (name, label, image), which only a rename changes."""
+    want = listing.want
+    if want["name"] and not _name_matches(want["name"], row.name):
+        return False
+    if want["label"]:
+        key, eq, value = want["label"].partition("=")
+        if key not in row.labels or (eq and row.labels[key] != value):
+            return False
+    if want["image"]:
+        needle = want["image"].lower()
+        if needle not in row.image.lower() and not cli.short_id(row.image_id).startswith(needle):
+            return False
+    return True
+
+
+def rows_html(rows: list[engine.ContainerRow], host: PortLinks, columns: list[str], can_operate: bool) -> str:
+    """`<tr>`s as the full list renders them (templates/containers/_rows.html), one per row."""
+    table = [display_row(r, time.time(), host, columns) for r in rows]
+    return render_to_string("containers/_rows.html", {"rows": table, "can_operate": can_operate})
 
 
 def query_string(listing: Listing, **changes) -> str:
@@ -330,9 +391,7 @@ def container_list(request: HttpRequest) -> HttpResponse:
     host = port_links(request)
     if listing.ids and not listing.problems:
         # Fetched by every open list page on each event: no context processors, messages or CSRF token.
-        table = [display_row(r, now, host, columns) for r in rows]
-        context = {"rows": table, "can_operate": has_role(request.user, "operator")}
-        return HttpResponse(render_to_string("containers/_rows.html", context))
+        return HttpResponse(rows_html(rows, host, columns, has_role(request.user, "operator")))
     shown, pages = paginate(rows, listing)
     if listing.page > pages["pages"]:
         listing.problems.append(f"There is no page {listing.page}: showing the last page, {pages['pages']}.")

@@ -2,10 +2,12 @@
 // event on <body> (fragments refresh with hx-trigger="engine-changed from:body"); panel actions
 // also show a toast ("alice stopped web"). Reconnects with backoff; explains refusals.
 // The containers list (#container-list[data-rows-url]) is not refreshed whole for a container's
-// event: the containers named in a burst of events are fetched once, as rows (?id=...), and each
-// row is replaced, removed (gone, or no longer matching the filters) or, for a row the page does
-// not show yet, the list is refreshed once. An image's event refreshes the rows showing that image. A hidden page does nothing and refreshes once when it
-// is shown again.
+// event: the page tells its socket what it shows ({"watch": "containers", "query": ...}) and the
+// server pushes the rows of the containers named in a burst of events ({"kind": "rows"}); each row
+// is replaced, removed (null: gone, or no longer matching the filters) or, for a row the page does
+// not show yet, the list is refreshed once. Until the server has said it watches (an older server
+// never does), the rows are fetched instead (?id=...), as for an image's event, which refreshes the
+// rows showing that image. A hidden page does nothing and refreshes once when it is shown again.
 (() => {
   const REFUSED = {
     4401: gettext("Live updates stopped: your session has ended. Log in again."),
@@ -96,13 +98,27 @@
   let rowIds = new Map(); // container ID -> the actions heard about it since the last fetch
   let rowsTimer = null;
   let missed = false; // something changed while the page was hidden
+  let socket = null;
+  let watched = ""; // the list query the socket was last told about
+  let watching = false; // the server pushes the list's rows on this socket
+
+  function watch() {
+    // tell the socket what the list shows (again whenever its query changes)
+    const list = document.querySelector("#container-list[data-rows-url]");
+    if (!list || !socket || socket.readyState !== WebSocket.OPEN) return;
+    const query = list.dataset.rowsUrl.split("?")[1] || "";
+    if (query === watched) return;
+    watched = query;
+    socket.send(JSON.stringify({ watch: "containers", query }));
+  }
+  document.body.addEventListener("htmx:afterSettle", watch);
 
   function changed(event) {
     if (document.visibilityState === "hidden") { missed = true; return; }
     const list = document.querySelector("#container-list[data-rows-url]");
     if (list && event.kind === "panel") return; // the engine's own event updates the rows
     if (list && event.kind === "engine" && event.type === "container" && CONTAINER_ID.test(event.id || "")) {
-      queueRows([event.id], event.action);
+      if (!watching) queueRows([event.id], event.action); // else the socket pushes its row
       return;
     }
     if (list && event.kind === "engine" && event.type === "image") {
@@ -168,16 +184,40 @@
     const found = document.createElement("template");
     found.innerHTML = await response.text();
     if (!tbody.isConnected) return; // the whole list was refreshed meanwhile
+    applyRows(tbody, ids, (id) => found.content.querySelector(`tr[data-id="${id}"]`), () => true);
+  }
+
+  function pushedRows(message) {
+    // {"kind": "rows", "rows": {id: "<tr>" or null}, "new": [ids just created]} from the socket
+    if (document.visibilityState === "hidden") { missed = true; return; }
+    const list = document.querySelector("#container-list[data-rows-url]");
+    const tbody = list && list.querySelector("table.containers tbody");
+    if (!tbody) return;
+    if (message.refresh) { refreshAll({ kind: "engine", type: "container" }); return; }
+    const rows = message.rows && typeof message.rows === "object" ? message.rows : {};
+    const ids = Object.keys(rows).filter((id) => CONTAINER_ID.test(id));
+    const created = new Set(Array.isArray(message.new) ? message.new : []);
+    // as for fetched rows: on a list of several pages only a new container may belong here
+    const paged = list.hasAttribute("data-paged");
+    applyRows(tbody, ids, (id) => {
+      if (typeof rows[id] !== "string") return null;
+      const found = document.createElement("template");
+      found.innerHTML = rows[id];
+      return found.content.querySelector(`tr[data-id="${id}"]`);
+    }, (id) => !paged || created.has(id));
+  }
+
+  function applyRows(tbody, ids, freshRow, mayJoin) {
     let unseen = false;
     for (const id of ids) {
       const row = tbody.querySelector(`tr[data-id="${id}"]`);
-      const fresh = found.content.querySelector(`tr[data-id="${id}"]`);
+      const fresh = freshRow(id);
       if (row && fresh) {
         keepState(row, fresh);
         row.replaceWith(fresh);
       } else if (row) {
         row.remove(); // gone, or no longer matching the filters
-      } else if (fresh) {
+      } else if (fresh && mayJoin(id)) {
         unseen = true; // where it goes depends on the sort and the page: ask for the list
       }
     }
@@ -212,20 +252,25 @@
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/ws/events/`);
-    socket.addEventListener("open", () => { delay = 1000; document.body.dataset.live = "on"; });
+    const ws = new WebSocket(`${scheme}://${location.host}/ws/events/`);
+    socket = ws;
+    watched = "";
+    watching = false;
+    ws.addEventListener("open", () => { delay = 1000; document.body.dataset.live = "on"; watch(); });
     // a socket that stays open works: live updates are back
-    socket.addEventListener("open", () => setTimeout(() => { if (socket.readyState === WebSocket.OPEN) liveNotice(""); }, 2000));
-    socket.addEventListener("message", (message) => {
+    ws.addEventListener("open", () => setTimeout(() => { if (ws.readyState === WebSocket.OPEN) liveNotice(""); }, 2000));
+    ws.addEventListener("message", (message) => {
       let event;
       try { event = JSON.parse(message.data); } catch { return; }
       if (duplicate(event)) return;
+      if (event.kind === "watching") { watching = true; return; }
+      if (event.kind === "rows") { pushedRows(event); return; }
       if (event.kind === "live" && event.action === "unavailable") { liveNotice(event.message); return; }
       if (event.kind === "panel" && event.text) toast(event.text);
       engineState(event);
       changed(event);
     });
-    socket.addEventListener("close", (close) => {
+    ws.addEventListener("close", (close) => {
       document.body.dataset.live = "off";
       if (REFUSED[close.code]) {
         toast(REFUSED[close.code], "error");
