@@ -76,6 +76,34 @@ def test_it_stops_the_selected_containers_at_once_as_the_cli_does(operator_clien
     assert all(e.ok for e in entries)
 
 
+def test_bulk_buttons_act_on_what_a_filtered_list_shows(admin_client, make_container, dk):
+    from tests.conftest import unique
+
+    prefix = unique("shown")
+    a = make_container(name=f"{prefix}-a")
+    b = make_container(name=f"{prefix}-b")
+    gone = make_container(name=f"{prefix}-c", start=False)
+    other = make_container()  # not in the filter: never touched
+    page = admin_client.get(f"/containers/?all=1&name={prefix}").content.decode()
+    assert ">Stop the 2 shown</button>" in page
+    assert ">Remove the 1 stopped shown</button>" in page
+    assert ">Stop all</button>" not in page
+    query = re.search(r'name="filter" value="([^"]+)"', page).group(1).replace("&amp;", "&")
+    # the confirmation lists exactly the shown ones, and offers everything only as another choice
+    html = admin_client.post("/containers/bulk/", {"action": "stop-all", "filter": query}).content.decode()
+    assert sorted(confirmed_ids(html)) == sorted([a.id, b.id])
+    assert "Stop the 2 running containers shown" in html
+    assert "Stop every running container instead" in html
+    assert dk.api.inspect_container(other.id)["State"]["Running"]
+    html = admin_client.post("/containers/bulk/", {"action": "remove-stopped", "filter": query}).content.decode()
+    assert confirmed_ids(html) == [gone.id]
+    assert "Remove every stopped container instead" in html
+    # unfiltered, the buttons are the CLI's "all" as before
+    page = admin_client.get("/containers/?all=1").content.decode()
+    assert ">Stop all</button>" in page
+    assert 'name="filter"' not in page
+
+
 def test_it_reports_each_item_when_one_fails(admin_client, make_container, dk):
     stopped = make_container(start=False)
     running = make_container()

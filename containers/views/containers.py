@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import re
@@ -15,7 +16,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -418,6 +419,11 @@ def container_list(request: HttpRequest) -> HttpResponse:
         "refresh_url": request.path + "?" + query_string(listing, page=pages["page"]),
         "rows_url": request.path + "?" + query_string(listing, page="", size=""),
         "htmx": is_htmx(request),
+        # bulk buttons act on what the list shows when it is filtered ("Stop the 3 shown")
+        "filtered": any(listing.want.values()),
+        "filter_query": query_string(listing, page="", size="", sort="", dir=""),
+        "running_shown": sum(1 for r in rows if r.state in RUNNING_STATES),
+        "stopped_shown": sum(1 for r in rows if r.state in STOPPED_STATES),
     }
     template = "containers/_partial.html" if is_htmx(request) else "containers/list.html"
     return render(request, template, context)
@@ -803,7 +809,24 @@ def _identify(rows: list[dict], ref: str) -> tuple[str, str]:
 def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base: str, force: bool) -> HttpResponse:
     rows = engine.list_containers(all=True)
     unknown: list[str] = []
-    if scope == "running":
+    shown_filter = request.POST.get("filter", "")[:2000] if scope else ""
+    if shown_filter:
+        # "Stop the 3 shown": the containers the filtered list shows, as the list view finds them
+        listing = read_listing(QueryDict(shown_filter))
+        listing = dataclasses.replace(listing, show_all=listing.show_all or scope == "stopped")
+        shown = listed_rows(request, listing)
+        if scope == "running":
+            chosen = [r for r in shown if r.state in RUNNING_STATES]
+            heading = ngettext(
+                "Stop the %(n)d running container shown", "Stop the %(n)d running containers shown", len(chosen)
+            ) % {"n": len(chosen)}
+        else:
+            chosen = [r for r in shown if r.state in STOPPED_STATES]
+            heading = ngettext(
+                "Remove the %(n)d stopped container shown", "Remove the %(n)d stopped containers shown", len(chosen)
+            ) % {"n": len(chosen)}
+        cli_form = f"{base} {' '.join(r.name for r in chosen)}"
+    elif scope == "running":
         chosen = [r for r in rows if r.state in ("running", "paused", "restarting")]
         heading = "Stop all running containers"
         cli_form = "docker stop $(docker ps -q)"
@@ -842,6 +865,8 @@ def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base:
             "force": force,
             "cli": cli_form,
             "timeout": _timeout(request),
+            "shown_filter": shown_filter,
+            "scope_action": {"running": "stop-all", "stopped": "remove-stopped"}.get(scope, ""),
             "running_selected": verb == "remove"
             and any(r.state in ("running", "paused", "restarting") for r in chosen),
         },
