@@ -20,6 +20,7 @@ urlpatterns = [
     # containers and images
     path("containers/", container_views.container_list, name="container_list"),
     path("containers/columns/", container_views.save_columns, name="container_columns"),
+    path("containers/go/", container_views.container_go, name="container_go"),
     path("containers/bulk/", container_views.container_bulk, name="container_bulk"),
     path("containers/<str:ref>/env/", container_views.container_env, name="container_env"),
     path("containers/<str:ref>/", container_views.container_detail, name="container_detail"),

@@ -178,3 +178,37 @@ def test_it_shows_the_engine_down_page(viewer_client, settings):
     r = viewer_client.get("/containers/")
     assert r.status_code == 503
     assert "unix:///nonexistent/docker.sock" in r.content.decode()
+
+
+def test_the_go_to_box_opens_a_container_by_name_or_id_prefix(viewer_client, make_container):
+    box = make_container()
+    page = viewer_client.get("/containers/").content.decode()
+    assert 'action="/containers/go/"' in page
+    r = viewer_client.get("/containers/go/", {"ref": box.id[:5]})
+    assert r.status_code == 302
+    assert r.url == f"/containers/{box.id[:5]}/"
+    assert viewer_client.get(r.url).status_code == 200  # the detail page resolves the prefix
+    r = viewer_client.get("/containers/go/", {"ref": f" /{box.name} "})
+    assert r.url == f"/containers/{box.name}/"
+    # an unknown one: the detail page's 404 says so and links back
+    r = viewer_client.get(viewer_client.get("/containers/go/", {"ref": "no-such-box-42"}).url)
+    assert r.status_code == 404
+    assert "no-such-box-42" in r.content.decode()
+    # nothing typed: back to the list with a message
+    r = viewer_client.get("/containers/go/", {"ref": ""}, follow=True)
+    assert "Type a container name or the start of its ID." in r.content.decode()
+    # odd characters cannot make another URL of it
+    r = viewer_client.get("/containers/go/", {"ref": "../../audit/?x=1"})
+    assert r.url == "/containers/..%2F..%2Faudit%2F%3Fx%3D1/"
+
+
+def test_the_name_filter_also_matches_id_prefixes(viewer_client, make_container):
+    box = make_container()
+    other = make_container()
+    prefix = box.id[:6]
+    html = viewer_client.get("/containers/", {"all": "1", "name": prefix}).content.decode()
+    assert listed(html, box.name)
+    if not other.id.startswith(prefix):
+        assert not listed(html, other.name)
+    # a name is still a name
+    assert listed(viewer_client.get("/containers/", {"all": "1", "name": box.name}).content.decode(), box.name)

@@ -62,6 +62,7 @@ PAGES = [
     Page("GET", "/containers/?all=1&sort=names&dir=desc&size=25&page=2", "viewer"),
     Page("GET", "/containers/?all=1&id={container_id}", "viewer"),
     Page("GET", "/containers/{container}/", "viewer"),
+    Page("GET", "/containers/go/?ref={container}", "viewer"),
     Page("GET", "/images/", "viewer"),
     Page("POST", "/containers/{container}/stop/", "operator", {"timeout": "0"}),
     Page("POST", "/containers/{container}/pause/", "operator"),

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import wraps
 from html import escape as e
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -264,6 +264,8 @@ def listed_rows(request: HttpRequest, listing: Listing) -> list[engine.Container
     """The engine's rows for the filters (and the `id=` rows only, if asked), sorted; one engine call."""
     want = listing.want
     filters: dict = {k: want[k] for k in ("name", "status", "label") if want[k]}  # the engine names bad values
+    if ID_PREFIX.fullmatch(want["name"]):
+        filters.pop("name")  # also an ID prefix, which the engine's name filter does not match: here
     if listing.ids:
         filters["id"] = listing.ids
     rows: list[engine.ContainerRow] = []
@@ -278,6 +280,9 @@ def listed_rows(request: HttpRequest, listing: Listing) -> list[engine.Container
     rows.sort(key=SORT_KEYS[listing.sort], reverse=listing.descending)
     return rows
 
+
+# A name filter that could be the start of an ID (the notes lean on ID prefixes) matches those too.
+ID_PREFIX = re.compile(r"[0-9a-f]{3,64}")
 
 # Without -a, `docker ps` lists the containers the engine counts as running.
 RUNNING_STATES = {"running", "paused", "restarting"}
@@ -324,7 +329,8 @@ def kind_matches(listing: Listing, row: engine.ContainerRow) -> bool:
     """The filters on what a container is (name, label, image), which only a rename changes."""
     want = listing.want
     if want["name"] and not _name_matches(want["name"], row.name):
-        return False
+        if not (ID_PREFIX.fullmatch(want["name"]) and row.id.startswith(want["name"])):
+            return False
     if want["label"]:
         key, eq, value = want["label"].partition("=")
         if key not in row.labels or (eq and row.labels[key] != value):
@@ -894,6 +900,19 @@ def container_env(request: HttpRequest, ref: str) -> HttpResponse:
 # --- detail ---
 
 SECTIONS = ("state", "network", "processes", "changes", "inspect")
+
+
+@role_required("viewer")
+def container_go(request: HttpRequest) -> HttpResponse:
+    """The list's "go to" box: a name, an ID or a unique ID prefix (3+ characters, as the CLI takes)
+    opens that container's page, which explains an unknown or ambiguous one."""
+    if "ref" not in request.GET:
+        return container_detail(request, "go")  # a container may be named "go"
+    ref = request.GET.get("ref", "").strip().lstrip("/")[:128]
+    if not ref:
+        messages.warning(request, _("Type a container name or the start of its ID."))
+        return redirect("/containers/")
+    return redirect(f"/containers/{quote(ref, safe='')}/")
 
 
 @role_required("viewer")
