@@ -71,5 +71,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     info = engine.info()
     # `docker info` also counts intermediate images that `docker images` does not list: count what
     # the images page lists, so both pages say the same number
-    info = dataclasses.replace(info, images=len(engine.list_images()))
+    try:
+        info = dataclasses.replace(info, images=len(engine.list_images()))
+    except engine.EngineUnavailable:
+        raise
+    except engine.EngineError:
+        pass  # `docker info`'s own count, then: the counters still show
     return render(request, template, {"info": info, "address": engine.address()})
