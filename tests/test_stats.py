@@ -142,6 +142,16 @@ def test_it_shows_the_stats_page_and_the_embeddable_panel(viewer_client, make_co
     assert from_htmx.content.decode() == panel
 
 
+def test_a_stopped_container_has_no_connecting_charts(viewer_client, make_container):
+    c = make_container(start=False)
+    for url in (f"/containers/{c.name}/stats/", f"/containers/{c.name}/stats/?embed=1"):
+        html = viewer_client.get(url).content.decode()
+        assert f"{c.name} is not running: it uses no CPU or memory." in html
+        assert "connecting…" not in html
+        assert "<svg" not in html
+        assert "js/stats." not in html
+
+
 def test_it_lists_cpu_and_memory_of_running_containers_from_the_background_sampler(viewer_client, make_container):
     busy = make_container(command=BURN)
     idle = make_container()

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from containers import sampler
+from containers import engine, sampler
 from containers.access import get_container_or_404
 from containers.roles import role_required
 
@@ -26,7 +26,10 @@ def stats_page(request: HttpRequest, ref: str) -> HttpResponse:
     container = get_container_or_404(ref)
     embed = request.GET.get("embed") == "1" or bool(request.headers.get("HX-Request"))
     template = "stats/_panel.html" if embed else "stats/page.html"
-    return render(request, template, {"container": container})
+    info = container.info or engine.inspect_container(container.id)
+    # a stopped container has no usage: no "connecting…" charts that never fill
+    running = bool((info.get("State") or {}).get("Running"))
+    return render(request, template, {"container": container, "running": running})
 
 
 @require_GET
