@@ -212,3 +212,25 @@ def test_the_name_filter_also_matches_id_prefixes(viewer_client, make_container)
         assert not listed(html, other.name)
     # a name is still a name
     assert listed(viewer_client.get("/containers/", {"all": "1", "name": box.name}).content.decode(), box.name)
+
+
+def test_each_row_has_quick_actions_for_the_users_role(viewer_user, operator_user, make_container, dk):
+    prefix = "dp-quick-" + RUN_ID[:8]
+    up = make_container(name=f"{prefix}-up")
+    down = make_container(name=f"{prefix}-down", start=False)
+    operator = client_for(operator_user)
+    html = operator.get("/containers/", {"all": "1", "name": prefix}).content.decode()
+    up_row, down_row = row_html(html, up.name), row_html(html, down.name)
+    assert f'href="/containers/{up.name}/logs/"' in up_row
+    assert f'href="/containers/{up.name}/terminal/"' in up_row
+    assert f'formaction="/containers/{up.name}/stop/"' in up_row
+    assert f'formaction="/containers/{down.name}/start/"' in down_row
+    assert "/terminal/" not in down_row
+    viewer = client_for(viewer_user).get("/containers/", {"all": "1", "name": prefix}).content.decode()
+    assert f'href="/containers/{up.name}/logs/"' in row_html(viewer, up.name)
+    assert "formaction" not in row_html(viewer, up.name)
+    # the row's Stop submits the list's form (its CSRF token, its way back) to the container's stop
+    r = operator.post(f"/containers/{up.id}/stop/", {"timeout": "0", "next": f"/containers/?all=1&name={prefix}"})
+    assert r.status_code == 302
+    assert r.url == f"/containers/?all=1&name={prefix}"
+    assert dk.api.inspect_container(up.id)["State"]["Status"] == "exited"
