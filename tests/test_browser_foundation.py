@@ -30,7 +30,7 @@ def test_it_logs_in_and_shows_the_navigation(page, panel):
     page.fill("input[name=username]", "viewer")
     page.fill("input[name=password]", "wrong")
     page.click("button[type=submit]")
-    assert page.locator(".form-errors").is_visible()
+    page.locator(".form-errors").wait_for(state="visible")  # the answer to the POST, not at once
     login(page, panel, "admin")
     page.goto(panel.url + "/")
     nav = page.locator("nav.mainnav a").all_inner_texts()
