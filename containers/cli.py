@@ -167,10 +167,11 @@ def names(values: list[str] | None) -> str:
     return ",".join(stripped)
 
 
-# distribution/reference's grammar, as ParseNormalizedNamed reads a name the CLI shows.
+# distribution/reference's grammar: [domain[:port]/]path[:tag][@digest]. The CLI reads the IMAGE it
+# shows by it; engine.parse_image_reference checks what users type by it.
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN = r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
-_NAMED = re.compile(
+REFERENCE = re.compile(
     rf"^(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
     r"(?::(?P<tag>[\w][\w.-]{0,127}))?(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
 )
@@ -209,10 +210,10 @@ def image(image_name: str, image_id: str = "") -> str:
         return "<no image>"
     if image_name.startswith("sha256:") or (image_id and short_id(image_id) == short_id(image_name)):
         return short_id(image_name)
-    m = _NAMED.match(image_name)
-    if not m or len(image_name.split("@", 1)[0].rsplit(":", 1)[0]) > 255:
+    m = REFERENCE.match(image_name)
+    name = (f"{m['domain']}/{m['path']}" if m["domain"] else m["path"]) if m else ""
+    if not m or len(name) > 255:
         return image_name
-    name = f"{m['domain']}/{m['path']}" if m["domain"] else m["path"]
     shown = familiar_name(name)
     return f"{shown}:{m['tag']}" if m["tag"] else shown
 

@@ -27,6 +27,8 @@ import requests.exceptions
 import urllib3.exceptions
 from django.conf import settings
 
+from containers import cli
+
 
 class EngineError(Exception):
     """An engine call failed; str() is a message for the user."""
@@ -385,14 +387,6 @@ def _ref_of(row: dict) -> ContainerRef:
 
 # === images: references and pulling ===
 
-# The grammar of distribution/reference, simplified: [registry[:port]/]path[:tag][@digest].
-_REFERENCE = re.compile(
-    r"^(?:(?P<registry>(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9-]+)*(?::[0-9]+)?|\[[0-9a-fA-F:]+\](?::[0-9]+)?)/)?"
-    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
-    r"(?::(?P<tag>[\w][\w.-]{0,127}))?"
-    r"(?:@(?P<digest>[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}))?$"
-)
-
 
 @dataclass(frozen=True)
 class ImageReference:
@@ -416,15 +410,15 @@ def parse_image_reference(text: str) -> ImageReference:
         raise ValueError("Give an image name, such as debian:bookworm")
     if any(ch.isspace() for ch in text):
         raise ValueError(f"'{text}' is not a valid image reference: it contains spaces")
-    m = _REFERENCE.match(text)
+    m = cli.REFERENCE.match(text)
     if not m:
-        if _REFERENCE.match(text.lower()):
+        if cli.REFERENCE.match(text.lower()):
             raise ValueError(
                 f"'{text}' is not a valid image reference: repository names must be lowercase"
                 f" ('{_lowercase_name(text)}')"
             )
         raise ValueError(f"'{text}' is not a valid image reference; use name[:tag], e.g. debian:bookworm")
-    registry = m["registry"] or ""
+    registry = m["domain"] or ""
     if registry and not any(c in registry for c in ".:[") and registry != "localhost" and registry != registry.lower():
         # not a registry host (no dot, port or localhost) but the first path component, as Docker reads it
         raise ValueError(
@@ -460,10 +454,10 @@ def parse_image_reference(text: str) -> ImageReference:
 
 def _lowercase_name(text: str) -> str:
     """The reference with its repository path lowercased (the tag may have capitals), for the hint."""
-    m = _REFERENCE.match(text.lower())
+    m = cli.REFERENCE.match(text.lower())
     if not m:
         return text.lower()
-    registry = m["registry"] or ""
+    registry = m["domain"] or ""
     keep = len(registry) + 1 if registry and any(c in registry for c in ".:[") else 0  # a host's case stays
     return text[:keep] + text[keep : m.end("path")].lower() + text[m.end("path") :]
 
