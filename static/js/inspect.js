@@ -4,15 +4,18 @@
 (() => {
   const OPEN_DEPTH = 2;
 
+  function labelled(element, key) {
+    if (key === null) return;
+    const k = document.createElement("span");
+    k.className = "jt-key";
+    k.textContent = key;
+    element.append(k, ": ");
+  }
+
   function leaf(key, value) {
     const row = document.createElement("div");
     row.className = "jt-row";
-    if (key !== null) {
-      const k = document.createElement("span");
-      k.className = "jt-key";
-      k.textContent = key;
-      row.append(k, ": ");
-    }
+    labelled(row, key);
     const v = document.createElement("span");
     v.className = "jt-value jt-" + (value === null ? "null" : typeof value);
     v.textContent = JSON.stringify(value);
@@ -28,12 +31,7 @@
     box.className = "jt-node";
     box.open = depth < OPEN_DEPTH;
     const summary = document.createElement("summary");
-    if (key !== null) {
-      const k = document.createElement("span");
-      k.className = "jt-key";
-      k.textContent = key;
-      summary.append(k, ": ");
-    }
+    labelled(summary, key);
     const kind = document.createElement("span");
     kind.className = "jt-kind muted";
     kind.textContent = Array.isArray(value) ? `[${entries.length}]` : `{${entries.length}}`;
