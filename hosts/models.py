@@ -1,7 +1,7 @@
 """Docker hosts: where each engine is and the credentials to reach it.
 
-API for the engine registry: `Host.default()` (the default host, made from DOCKER_HOST or the local
-socket as `local` on first use), `Host.objects.listed()` (every host, the default made first),
+API for the engine registry: `Host.default()` (the default host; `local`, made from DOCKER_HOST or
+the local socket on first use, while no host is the default), `Host.objects.listed()` (every host, the default made first),
 `hosts.connection.make_client(host, timeout=..., pool_size=...)`.
 Private keys (`tls_key`, `ssh_key`) hold encrypted tokens: read them with `host.secret(name)`,
 write them with `host.set_secret(name, text)`; they are never shown back.
@@ -118,18 +118,18 @@ class Host(models.Model):
 
     @classmethod
     def default(cls) -> Host:
-        """The default host. On first use (no host at all) the engine named by DOCKER_HOST, or the
-        local socket, becomes the default host `local`; if no host is default, the oldest becomes it."""
+        """The default host. When there is none (first start; hosts made by scripts or tests before
+        it), the host `local` is: made on first use from DOCKER_HOST, or the local socket."""
         found = cls.objects.filter(is_default=True).first()
         if found is not None:
             return found
         try:
             with transaction.atomic():
-                if not cls.objects.exists():
+                local = cls.objects.filter(name=LOCAL).first()
+                if local is None:
                     return cls._make_local()
-                oldest = cls.objects.order_by("created", "pk").first()
-                oldest.make_default()
-                return oldest
+                local.make_default()
+                return local
         except IntegrityError:  # another process did it at the same moment
             return cls.objects.get(is_default=True)
 

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 STATE = Path(os.environ.get("DOCKERPANEL_ENGINES_STATE", "/var/lib/dockerpanel-engines"))
@@ -61,7 +61,7 @@ class Engines:
     e3_sock: str  # unix socket of e3, for arranging tests
     ssh_url: str  # ssh://root@127.0.0.1:port -> e2
     tls: dict[str, str]  # ca, cert, key (right); rogue_ca, rogue_cert, rogue_key (another CA's)
-    ssh_key: str  # the client's private key (OpenSSH)
+    ssh_key: str = field(repr=False)  # the client's private key (OpenSSH)
 
     def read(self, what: str) -> str:
         return Path(self.tls[what]).read_text()
