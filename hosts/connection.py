@@ -16,6 +16,7 @@ import os
 import socket
 import ssl
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -223,6 +224,7 @@ class _PinnedSSHAdapter(SSHHTTPAdapter):
         self._host = host
         self._address = address
         self._timeout = timeout
+        self._reconnecting = threading.Lock()
         super().__init__(host.url, timeout=timeout, max_pool_size=max_pool_size, shell_out=False)
 
     def _create_paramiko_client(self, base_url):
@@ -266,12 +268,27 @@ class _PinnedSSHAdapter(SSHHTTPAdapter):
             raise
 
     def get_connection(self, url, proxies=None):
-        transport = self.ssh_client.get_transport()
-        if transport is None or not transport.is_active():
-            with self.pools.lock:
-                self.pools.clear()
-            self._connect()
+        with self._reconnecting:  # one new SSH connection, not one per waiting thread
+            transport = self.ssh_client.get_transport()
+            if transport is None or not transport.is_active():
+                with self.pools.lock:
+                    self.pools.clear()
+                self._connect()
         return super().get_connection(url, proxies)
+
+
+def close_stream(stream) -> None:
+    """End a streamed answer (events, followed logs, stats) on any transport: the SDK's own
+    CancellableStream.close() refuses SSH ("Cancellable streams not supported"); closing the
+    paramiko channel under it ends it the same way."""
+    response = getattr(stream, "_response", None)
+    fp = getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
+    channel = getattr(fp, "channel", None)
+    if channel is not None:
+        channel.close()
+        response.close()
+        return
+    stream.close()
 
 
 def fetch_host_key(url: str, timeout: float = 10) -> tuple[str, str]:

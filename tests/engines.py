@@ -10,7 +10,8 @@
 Each dockerd has its own bridge, data root, exec root (so its own containerd), pidfile and socket,
 vfs storage and no iptables rules; the main engine and its docker0 are never touched. They keep
 running after the tests (like the main engine), so the next run reuses them; a file lock keeps
-parallel runs from starting them twice. `python -m tests.engines up` starts them (make engine).
+parallel runs from starting them twice. `python -m tests.engines up` starts them (make engine),
+`down [--purge]` stops them (and forgets their data, keys and certificates).
 """
 
 from __future__ import annotations
@@ -306,8 +307,45 @@ def ssh_host_key_line(engines: Engines) -> str:
     return f"[127.0.0.1]:{port} {public[0]} {public[1]}"
 
 
+def down(purge: bool = False) -> None:
+    """Stop the sshd, e2 and e3 (their containers with them) and remove their bridges; with
+    purge, their data, keys and certificates too (the next up() starts from nothing)."""
+    from tests.faults import kill_tree_of, unmount_under
+
+    with _locked():
+        _stop(Path("/run/dockerpanel-sshd.pid"))
+        for daemon in (E2, E3):
+            _stop(daemon.run_dir / "dockerd.pid")
+            _end_stale(daemon)
+            kill_tree_of(str(daemon.run_dir))  # container shims
+            unmount_under(str(daemon.run_dir))
+            unmount_under(str(STATE / daemon.name))
+            _run("ip", "link", "del", daemon.bridge, check=False)
+            shutil.rmtree(daemon.run_dir, ignore_errors=True)
+        if purge:
+            for name in ("e2", "e3", "tls", "ssh", "ports.json"):
+                path = STATE / name
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+
+
+def _stop(pidfile: Path) -> None:
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        return
+    try:
+        _wait(lambda: not Path(f"/proc/{pid}").exists(), 30, f"process {pid} to end")
+    except RuntimeError:
+        os.kill(pid, signal.SIGKILL)
+
+
 if __name__ == "__main__":
-    if sys.argv[1:] != ["up"]:
-        sys.exit("usage: python -m tests.engines up")
-    found = up()
-    print(f"[engines] e2 {found.e2_url}, e3 {found.e3_url} (TLS), e2 over SSH {found.ssh_url}")
+    command = sys.argv[1:]
+    if command == ["up"]:
+        found = up()
+        print(f"[engines] e2 {found.e2_url}, e3 {found.e3_url} (TLS), e2 over SSH {found.ssh_url}")
+    elif command in (["down"], ["down", "--purge"]):
+        down(purge="--purge" in command)
+    else:
+        sys.exit("usage: python -m tests.engines up | down [--purge]")
