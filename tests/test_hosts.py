@@ -376,3 +376,22 @@ def test_anonymous_is_sent_to_login(client, admin_user, host_e2):
         response = client.post(path) if method == "POST" else client.get(path)
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")
+
+
+def test_a_new_address_forgets_the_accepted_host_key(admin_client, host_e2ssh, extra_engines):
+    kept = {"url": host_e2ssh.url}  # same server, the stored private key kept
+    assert admin_client.post("/hosts/e2ssh/settings/", kept).status_code == 302
+    host_e2ssh.refresh_from_db()
+    assert host_e2ssh.ssh_host_key
+    moved = {"url": host_e2ssh.url.replace("127.0.0.1", "localhost")}
+    assert admin_client.post("/hosts/e2ssh/settings/", moved).status_code == 302
+    host_e2ssh.refresh_from_db()
+    assert host_e2ssh.ssh_host_key == ""
+    assert host_e2ssh.secret("ssh_key").strip() == extra_engines.ssh_key.strip()
+    assert connection.probe(host_e2ssh, 10).kind == "host-key-unknown"
+
+
+def test_the_top_bar_links_to_the_hosts(viewer_client):
+    html = viewer_client.get("/containers/").content.decode()
+    nav = html[html.index('<nav class="mainnav"') : html.index("</nav>")]
+    assert '<a href="/hosts/" >Hosts</a>' in nav
