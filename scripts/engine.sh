@@ -129,11 +129,7 @@ ensure_commands redis-server:redis-server
 [ -x /usr/lib/postgresql/15/bin/initdb ] || apt_install postgresql-15
 ensure_commands ip:iproute2 runuser:util-linux
 # Several hosts (issue 10): openssl makes the TLS host's certificates, openssh-server serves the SSH
-# host. Its package must not start the system's sshd (port 22): services stay off while it installs.
-if ! command -v sshd >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-fi
+# host (its package does not start the system's sshd: scripts/apt.sh starts no services).
 ensure_commands openssl:openssl ssh-keygen:openssh-client sshd:openssh-server
 # The extra engines (a second dockerd, a third with TLS, the second over SSH): tests/engines.py,
 # reused when they run; the test fixtures start them too.

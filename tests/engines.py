@@ -267,8 +267,6 @@ def _sshd(port: int) -> str:
         except (OSError, ValueError):
             pass
         sshd = shutil.which("sshd") or "/usr/sbin/sshd"
-        if not Path(sshd).exists():
-            _run("bash", str(REPO / "scripts" / "apt.sh"), "openssh-server")
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # its privilege separation folder
         _run(sshd, "-t", "-f", str(config))
         _run(sshd, "-f", str(config), "-E", str(folder / "sshd.log"))  # forks into the background
@@ -276,8 +274,17 @@ def _sshd(port: int) -> str:
     return client_key.read_text()
 
 
+def _need(command: str, package: str) -> None:
+    """Install a missing command's Debian package (make engine does it first; this is for a plain
+    pytest run on a clean machine)."""
+    if not shutil.which(command) and not Path(f"/usr/sbin/{command}").exists():
+        _run("bash", str(REPO / "scripts" / "apt.sh"), package)
+
+
 def up() -> Engines:
     """Start whatever of e2, e3 and the sshd is not running (reused otherwise); where they are."""
+    for command, package in (("openssl", "openssl"), ("ssh-keygen", "openssh-client"), ("sshd", "openssh-server")):
+        _need(command, package)
     with _locked():
         ports = _ports()
         tls = _tls_files()

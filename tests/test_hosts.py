@@ -5,6 +5,8 @@ and secrets that never come back out."""
 from __future__ import annotations
 
 import logging
+import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -53,12 +55,13 @@ def _secret_parts(pem: str) -> list[str]:
 # the default host
 
 
-def test_it_makes_the_default_host_local_on_first_start(viewer_client, dk):
+def test_it_makes_the_default_host_local_on_first_start(viewer_client, dk, settings):
     assert not Host.objects.exists()
     response = viewer_client.get("/hosts/")
     assert response.status_code == 200
     local = Host.objects.get()
-    assert (local.name, local.url, local.is_default) == ("local", "unix:///var/run/docker.sock", True)
+    url = settings.DOCKER_HOST or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    assert (local.name, local.url, local.is_default) == ("local", url, True)
     row = _row(response.content.decode(), "local")
     assert 'data-state="up"' in row
     assert dk.version()["Version"] in row
@@ -118,7 +121,8 @@ def test_it_shows_every_host_up_with_its_engine(viewer_client, host_e2, host_e3,
     assert dk_e2.version()["Version"] in e2_row
     assert dk_e2.version()["ApiVersion"] in e2_row
     assert info["OperatingSystem"] in e2_row
-    assert f"{info['ContainersRunning']}/{info['Containers']}" in e2_row
+    # e2 is shared with other test runs, which may add containers meanwhile: the form, not the numbers
+    assert re.search(r"<td>\d+/\d+</td><td>\d+</td>", e2_row)
     assert "TLS" in _row(html, "e3")
 
 
@@ -155,7 +159,7 @@ def stalled():
 
 
 def test_one_hung_host_never_holds_up_the_others(viewer_client, settings, host_e2, stalled):
-    settings.DOCKER_PAGE_TIMEOUT = 2
+    settings.DOCKER_PAGE_TIMEOUT = 3
     for i, engine in enumerate(stalled):
         Host.objects.create(name=f"hung{i}", url=f"unix://{engine.path}")
     started = time.monotonic()
@@ -164,8 +168,8 @@ def test_one_hung_host_never_holds_up_the_others(viewer_client, settings, host_e
     assert 'data-state="up"' in _row(html, "e2")
     for i in range(len(stalled)):
         assert "is not answering (no answer within" in _row(html, f"hung{i}")
-    # asked one after the other, four hung hosts would take 4 x 2 s
-    assert took < 7, took
+    # asked one after the other, four hung hosts would take 4 x 3 s
+    assert took < 10, took
 
 
 # adding, testing and the clear errors
