@@ -11,6 +11,7 @@ Every failure leaves as an EngineUnavailable (or subclass) whose message says wh
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 import socket
@@ -18,6 +19,7 @@ import ssl
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
@@ -93,6 +95,13 @@ class HostState:
     running: int = 0
     containers: int = 0
     images: int = 0
+
+
+def client_factory(host) -> Callable[[float, int], docker.DockerClient]:
+    """make_client for a copy of `host` taken now, as an Engine's client factory (timeout, pool
+    size): its threads never touch the database, and an edited host makes a new Engine."""
+    frozen = copy.copy(host)
+    return lambda timeout, pool_size: make_client(frozen, timeout=timeout, pool_size=pool_size)
 
 
 def make_client(host, *, timeout: float, pool_size: int) -> docker.DockerClient:

@@ -68,3 +68,13 @@ def test_a_dropped_ssh_connection_is_made_again(host_e2ssh):
         assert client.version()["ApiVersion"]
     finally:
         client.close()
+
+
+def test_a_client_factory_keeps_the_host_as_it_was(host_e3):
+    make = connection.client_factory(host_e3)
+    host_e3.url = "tcp://127.0.0.1:1"  # an edit after the factory was made changes nothing for it
+    client = make(10, 4)
+    try:
+        assert client.ping()
+    finally:
+        client.close()
