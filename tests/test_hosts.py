@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _row(html: str, name: str) -> str:
-    start = html.index(f'data-host="{name}"')
+    start = html.index(f'<tr data-host="{name}"')
     return html[start : html.index("</tr>", start)]
 
 
