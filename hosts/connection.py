@@ -110,25 +110,25 @@ def make_client(host, *, timeout: float, pool_size: int) -> docker.DockerClient:
     Raises EngineUnavailable (TLSFailed, HostKeyUnknown, HostKeyChanged, EngineTimeout) with a
     message naming the host and what to do."""
     try:
-        address = parse_url(host.url)
+        address = parse_url(host.address)
     except ValueError as e:
-        raise EngineUnavailable(host.url, str(e)) from None
+        raise EngineUnavailable(host.address, str(e)) from None
     try:
         if address.scheme == "unix":
-            return docker.DockerClient(base_url=host.url, version="auto", timeout=timeout, max_pool_size=pool_size)
+            return docker.DockerClient(base_url=host.address, version="auto", timeout=timeout, max_pool_size=pool_size)
         if address.scheme == "tcp" and not host.uses_tls:
-            return docker.DockerClient(base_url=host.url, version="auto", timeout=timeout, max_pool_size=pool_size)
+            return docker.DockerClient(base_url=host.address, version="auto", timeout=timeout, max_pool_size=pool_size)
         if address.scheme == "tcp":
             adapter = _TLSAdapter(tls_context(host), pool_maxsize=pool_size)
-            client = docker.DockerClient(base_url=host.url, tls=True, version=_PLACEHOLDER, timeout=timeout)
+            client = docker.DockerClient(base_url=host.address, tls=True, version=_PLACEHOLDER, timeout=timeout)
             return _adopt(client, "https://", adapter)
         adapter = _PinnedSSHAdapter(host, address, timeout=timeout, max_pool_size=min(pool_size, SSH_MAX_POOL))
-        client = docker.DockerClient(base_url=host.url, use_ssh_client=True, version=_PLACEHOLDER, timeout=timeout)
+        client = docker.DockerClient(base_url=host.address, use_ssh_client=True, version=_PLACEHOLDER, timeout=timeout)
         return _adopt(client, "http+docker://ssh", adapter)
     except EngineUnavailable:
         raise
     except Exception as e:
-        raise _explain(host.url, e, timeout) from e
+        raise _explain(host.address, e, timeout) from e
 
 
 _PLACEHOLDER = docker.constants.MINIMUM_DOCKER_API_VERSION
@@ -157,11 +157,11 @@ def tls_context(host) -> ssl.SSLContext:
     try:
         context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cadata=host.tls_ca)
     except (ssl.SSLError, ValueError) as e:
-        raise TLSFailed(host.url, f"the CA certificate is not a valid PEM certificate ({e})") from None
+        raise TLSFailed(host.address, f"the CA certificate is not a valid PEM certificate ({e})") from None
     try:
         key = host.secret("tls_key")
     except SecretUnreadable as e:
-        raise TLSFailed(host.url, f"the stored TLS key cannot be read ({e}); enter it again on the host's page")
+        raise TLSFailed(host.address, f"the stored TLS key cannot be read ({e}); enter it again on the host's page")
     with tempfile.TemporaryDirectory(prefix="dp-tls-") as folder:
         cert_file, key_file = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
         for path, text in ((cert_file, host.tls_cert), (key_file, key)):
@@ -171,7 +171,7 @@ def tls_context(host) -> ssl.SSLContext:
             context.load_cert_chain(cert_file, key_file)
         except ssl.SSLError as e:
             raise TLSFailed(
-                host.url, f"the client certificate and key do not load or do not match ({e.reason or e})"
+                host.address, f"the client certificate and key do not load or do not match ({e.reason or e})"
             ) from None
     return context
 
@@ -234,16 +234,16 @@ class _PinnedSSHAdapter(SSHHTTPAdapter):
         self._address = address
         self._timeout = timeout
         self._reconnecting = threading.Lock()
-        super().__init__(host.url, timeout=timeout, max_pool_size=max_pool_size, shell_out=False)
+        super().__init__(host.address, timeout=timeout, max_pool_size=max_pool_size, shell_out=False)
 
     def _create_paramiko_client(self, base_url):
         host, address = self._host, self._address
         try:
             private = host.secret("ssh_key")
         except SecretUnreadable as e:
-            raise EngineUnavailable(host.url, f"the stored SSH key cannot be read ({e}); enter it again") from None
+            raise EngineUnavailable(host.address, f"the stored SSH key cannot be read ({e}); enter it again") from None
         if not private:
-            raise EngineUnavailable(host.url, "no SSH private key is stored for this host; add one on its page")
+            raise EngineUnavailable(host.address, "no SSH private key is stored for this host; add one on its page")
         self.ssh_client = paramiko.SSHClient()
         if host.ssh_host_key:
             entry = parse_host_key(host.ssh_host_key)
@@ -272,7 +272,7 @@ class _PinnedSSHAdapter(SSHHTTPAdapter):
                 raise HostKeyChanged(self._address, e.key, e.expected_key) from None
             if isinstance(e, paramiko.AuthenticationException):
                 raise EngineUnavailable(
-                    self._host.url, f"the SSH server refused the stored key for {self._address.user} ({e})"
+                    self._host.address, f"the SSH server refused the stored key for {self._address.user} ({e})"
                 ) from None
             raise
 
@@ -387,7 +387,7 @@ def probe(host, timeout: float) -> HostState:
         version = client.version()
         info = client.info()
     except Exception as e:
-        error = _explain(host.url, e, timeout)
+        error = _explain(host.address, e, timeout)
         return HostState(up=False, error=str(error), kind=getattr(error, "kind", "error"))
     finally:
         client.close()
@@ -416,7 +416,7 @@ def probe_all(hosts: list, timeout: float) -> list[HostState]:
         return [
             f.result()
             if f.done()
-            else HostState(up=False, error=str(EngineTimeout(h.url, round(waited, 1))), kind="timeout")
+            else HostState(up=False, error=str(EngineTimeout(h.address, round(waited, 1))), kind="timeout")
             for h, f in zip(hosts, futures, strict=True)
         ]
     finally:

@@ -54,7 +54,10 @@ class HostForm(forms.ModelForm):
         }
         help_texts = {
             "name": _("Lowercase letters, digits and dashes; it appears in the host's page addresses."),
-            "url": _("unix:///var/run/docker.sock, tcp://host:2376 (with TLS) or ssh://user@host[:port]"),
+            "url": _(
+                "unix:///var/run/docker.sock, tcp://host:2376 (with TLS) or ssh://user@host[:port]; "
+                "blank for the host local: what DOCKER_HOST names"
+            ),
             "tls_ca": _("tcp:// only. The engine's certificate must be signed by this CA."),
             "public_address": _(
                 "Host name for links to published ports; blank: the URL's host (tcp, ssh) or this machine."
@@ -76,6 +79,8 @@ class HostForm(forms.ModelForm):
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"].strip()
+        if not url:
+            return url  # only `local` may leave it blank (Host.clean): DOCKER_HOST then names the engine
         try:
             parse_url(url)
         except ValueError as e:
@@ -149,7 +154,7 @@ class HostForm(forms.ModelForm):
     def save(self, commit: bool = True) -> Host:
         host: Host = super().save(commit=False)
         old = Host.objects.filter(pk=host.pk).first() if self.editing else None
-        address = parse_url(host.url)
+        address = parse_url(host.address)
         for name in ("tls_key", "ssh_key"):
             if self.cleaned_data.get(name):
                 host.set_secret(name, self.cleaned_data[name])
@@ -157,7 +162,7 @@ class HostForm(forms.ModelForm):
             host.tls_ca = host.tls_cert = host.tls_key = ""
         if address.scheme != "ssh":
             host.ssh_key = ""
-        if old is None or address.scheme != "ssh" or parse_url(old.url) != address:
+        if old is None or address.scheme != "ssh" or parse_url(old.address) != address:
             host.ssh_host_key = ""  # a key accepted for one server is not the key of another
         if self.cleaned_data.get("make_default"):
             host.make_default()

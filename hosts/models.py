@@ -1,7 +1,8 @@
 """Docker hosts: where each engine is and the credentials to reach it.
 
-API for the engine registry: `Host.default()` (the default host; `local`, made from DOCKER_HOST or
-the local socket on first use, while no host is the default), `Host.objects.listed()` (every host, the default made first),
+API for the engine registry: `Host.default()` (the default host; `local`, made on first use while no
+host is the default, whose blank URL follows DOCKER_HOST or the local socket), `host.address` (the
+engine URL to use), `Host.objects.listed()` (every host, the default made first),
 `hosts.connection.make_client(host, timeout=..., pool_size=...)`.
 Private keys (`tls_key`, `ssh_key`) hold encrypted tokens: read them with `host.secret(name)`,
 write them with `host.set_secret(name, text)`; they are never shown back.
@@ -26,6 +27,7 @@ NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # Names the /hosts/ pages use for their own paths.
 RESERVED_NAMES = {"add", "new"}
 LOCAL = "local"
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 SECRETS = ("tls_key", "ssh_key")
 
 
@@ -55,7 +57,8 @@ class HostManager(models.Manager):
 
 class Host(models.Model):
     name = models.CharField(max_length=63, unique=True, validators=[validate_name])
-    url = models.CharField(max_length=512, validators=[validate_url])
+    # blank (the host `local` made on first start): what DOCKER_HOST names, as the docker CLI reads it
+    url = models.CharField(max_length=512, blank=True, validators=[validate_url])
     tls_ca = models.TextField(blank=True)
     tls_cert = models.TextField(blank=True)
     tls_key = models.TextField(blank=True)  # encrypted (vault)
@@ -84,8 +87,18 @@ class Host(models.Model):
         return f"<Host {self.name} {self.url}>"
 
     @property
+    def address(self) -> str:
+        """The engine URL: `url`, or for a blank one DOCKER_HOST (settings, then the environment),
+        else the local socket, read at each use."""
+        return self.url or settings.DOCKER_HOST or os.environ.get("DOCKER_HOST") or DEFAULT_SOCKET
+
+    @property
     def scheme(self) -> str:
-        return parse_url(self.url).scheme
+        return parse_url(self.address).scheme
+
+    def clean(self) -> None:
+        if not self.url and self.name != LOCAL:
+            raise ValidationError({"url": _("Give the engine URL.")})
 
     @property
     def uses_tls(self) -> bool:
@@ -106,7 +119,7 @@ class Host(models.Model):
         other loopback name of the page's own address)."""
         if self.public_address:
             return self.public_address
-        address = parse_url(self.url)
+        address = parse_url(self.address)
         return address.host if address.scheme != "unix" else settings.PORTS_HOST
 
     def make_default(self) -> None:
@@ -135,10 +148,10 @@ class Host(models.Model):
 
     @classmethod
     def _make_local(cls) -> Host:
-        url = settings.DOCKER_HOST or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-        host = cls(name=LOCAL, url=url, is_default=True)
+        host = cls(name=LOCAL, url="", is_default=True)
         cert_path = os.environ.get("DOCKER_CERT_PATH")
-        if url.startswith("tcp://") and cert_path and os.environ.get("DOCKER_TLS_VERIFY", "") not in ("", "0"):
+        tls = os.environ.get("DOCKER_TLS_VERIFY", "") not in ("", "0")
+        if host.address.startswith("tcp://") and cert_path and tls:
             # As the docker CLI does: ca.pem, cert.pem and key.pem in DOCKER_CERT_PATH.
             folder = Path(cert_path)
             host.tls_ca = (folder / "ca.pem").read_text()

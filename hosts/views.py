@@ -28,7 +28,7 @@ def get_host_or_404(name: str) -> Host:
 def host_list(request: HttpRequest) -> HttpResponse:
     hosts = list(Host.objects.listed())
     states = connection.probe_all(hosts, settings.DOCKER_PAGE_TIMEOUT)
-    rows = [{"host": h, "state": s, "scheme": parse_url(h.url).scheme} for h, s in zip(hosts, states, strict=True)]
+    rows = [{"host": h, "state": s, "scheme": parse_url(h.address).scheme} for h, s in zip(hosts, states, strict=True)]
     return render(request, "hosts/list.html", {"rows": rows, "timeout": settings.DOCKER_PAGE_TIMEOUT})
 
 
@@ -51,7 +51,7 @@ def _edit(request: HttpRequest, host: Host | None) -> HttpResponse:
             with audit.attempt(request, action, target_name=name, params=form.changes()) as entry:
                 saved = form.save()
                 entry.target_id = str(saved.pk)
-                entry.result = f"{saved.name}: {saved.url}"
+                entry.result = f"{saved.name}: {saved.address}"
             messages.success(request, _("Saved host %(name)s. Test its connection to check it.") % {"name": saved.name})
             return redirect("hosts:list")
         params = {"url": request.POST.get("url", "")}
@@ -84,7 +84,7 @@ def host_test(request: HttpRequest, name: str) -> HttpResponse:
 def host_key(request: HttpRequest, name: str) -> HttpResponse:
     """GET: the key the SSH server offers now, with its fingerprint; POST: accept the key shown."""
     host = get_host_or_404(name)
-    address = parse_url(host.url)
+    address = parse_url(host.address)
     if address.scheme != "ssh":
         messages.error(request, _("%(name)s is not an ssh:// host; it has no host key.") % {"name": host.name})
         return redirect("hosts:list")
@@ -92,7 +92,7 @@ def host_key(request: HttpRequest, name: str) -> HttpResponse:
         return _accept_key(request, host, address)
     context = {"host": host, "accepted": _fingerprint(host.ssh_host_key)}
     try:
-        context["line"], context["fingerprint"] = connection.fetch_host_key(host.url, settings.DOCKER_PAGE_TIMEOUT)
+        context["line"], context["fingerprint"] = connection.fetch_host_key(host.address, settings.DOCKER_PAGE_TIMEOUT)
     except EngineUnavailable as e:
         context["error"] = str(e)
     return render(request, "hosts/key.html", context)
@@ -153,7 +153,9 @@ def host_remove(request: HttpRequest, name: str) -> HttpResponse:
         audit.record(request, "host.remove", target_id=str(host.pk), target_name=host.name, ok=False, result=why)
         messages.error(request, message)
         return redirect("hosts:list")
-    with audit.attempt(request, "host.remove", target_id=str(host.pk), target_name=host.name, params={"url": host.url}):
+    with audit.attempt(
+        request, "host.remove", target_id=str(host.pk), target_name=host.name, params={"url": host.address}
+    ):
         host.delete()
     messages.success(request, _("Removed host %(name)s.") % {"name": name})
     return redirect("hosts:list")

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from containers.models import AuditEntry
 from hosts import connection
 from hosts.models import Host
+from tests.conftest import BUSYBOX, RUN_ID, RUN_LABEL, TEST_LABEL, unique
 from tests.engines import STATE, ssh_host_key_line
 
 pytestmark = pytest.mark.django_db
@@ -60,18 +61,31 @@ def test_it_makes_the_default_host_local_on_first_start(viewer_client, dk, setti
     response = viewer_client.get("/hosts/")
     assert response.status_code == 200
     local = Host.objects.get()
+    assert (local.name, local.url, local.is_default) == ("local", "", True)
     url = settings.DOCKER_HOST or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-    assert (local.name, local.url, local.is_default) == ("local", url, True)
+    assert local.address == url
     row = _row(response.content.decode(), "local")
     assert 'data-state="up"' in row
     assert dk.version()["Version"] in row
 
 
-def test_it_takes_the_engine_named_by_DOCKER_HOST_as_local(settings, extra_engines):
+def test_local_is_the_engine_named_by_DOCKER_HOST(settings, extra_engines, dk_e2):
     settings.DOCKER_HOST = extra_engines.e2_url
-    assert Host.default().url == extra_engines.e2_url
-    assert Host.default().name == "local"
+    local = Host.default()
+    assert (local.name, local.address) == ("local", extra_engines.e2_url)
+    assert connection.probe(local, 10).version == dk_e2.version()["Version"]
+    settings.DOCKER_HOST = "unix:///run/dockerpanel-nowhere/docker.sock"  # followed at each use
+    assert "no engine socket there" in connection.probe(local, 10).error
     assert Host.objects.count() == 1
+
+
+def test_only_local_may_leave_the_url_blank(admin_client):
+    response = admin_client.post("/hosts/add/", {"name": "blank", "url": ""})
+    assert response.status_code == 400
+    assert "Give the engine URL." in response.content.decode()
+    Host.default()
+    assert admin_client.post("/hosts/local/settings/", {"url": "", "public_address": "me.example"}).status_code == 302
+    assert Host.default().public_address == "me.example"
 
 
 def test_it_keeps_exactly_one_default(admin_client, host_e2):
@@ -399,3 +413,36 @@ def test_the_top_bar_links_to_the_hosts(viewer_client):
     html = viewer_client.get("/containers/").content.decode()
     nav = html[html.index('<nav class="mainnav"') : html.index("</nav>")]
     assert '<a href="/hosts/" >Hosts</a>' in nav
+
+
+# the engine registry builds each configured host's Engine from its row
+
+
+@pytest.mark.parametrize("fixture", ["host_e2", "host_e3", "host_e2ssh"])
+def test_a_hosts_pages_show_its_own_containers(viewer_client, request, fixture, dk_e2, dk_e3):
+    host = request.getfixturevalue(fixture)
+    arrange = dk_e3 if host.name == "e3" else dk_e2
+    labels = {TEST_LABEL: "1", RUN_LABEL: RUN_ID}
+    box = arrange.containers.create(BUSYBOX, "sleep 300", name=unique("on-" + host.name), labels=labels)
+    try:
+        there = viewer_client.get(f"/hosts/{host.name}/containers/?all=1")
+        assert there.status_code == 200
+        assert box.name in there.content.decode()
+        assert box.name not in viewer_client.get("/containers/?all=1").content.decode()  # the default host's
+    finally:
+        box.remove(force=True)
+
+
+def test_an_edited_host_gets_a_new_engine(host_e2, extra_engines):
+    from containers.engine import UnknownHost, engine_for
+
+    before = engine_for("e2")
+    assert engine_for("e2") is before
+    host_e2.public_address = "docker2.example"
+    host_e2.save()
+    after = engine_for("e2")
+    assert after is not before
+    assert after.public_host == "docker2.example"
+    host_e2.delete()
+    with pytest.raises(UnknownHost, match="No such Docker host: e2"):
+        engine_for("e2")

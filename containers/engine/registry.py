@@ -1,7 +1,9 @@
 """Engines by host name: one Engine object per host, made on first use and kept.
 
 The host named "local" is the engine named by DOCKER_HOST (or the local socket), and the default
-until hosts are configured otherwise.
+until hosts are configured otherwise. Every other name is a host configured on /hosts/ (a
+hosts.models.Host row, read on first use; its client made by hosts.connection.make_client), whose
+Engine is dropped when its row changes or goes (hosts/apps.py).
 """
 
 from __future__ import annotations
@@ -38,11 +40,29 @@ def engine_for(name: str | None = None) -> Engine:
         engine = _engines.get(name)
         if engine is not None:
             return engine
-    if name != LOCAL:
-        raise UnknownHost(name)
-    made = Engine(LOCAL)
+    made = Engine(LOCAL) if name == LOCAL else _engine_of_host(name)
     with _lock:
         return _engines.setdefault(name, made)
+
+
+def _engine_of_host(name: str) -> Engine:
+    """An Engine for the configured host (hosts.models.Host) called `name`; UnknownHost if none."""
+    from containers.engine import Engine
+    from hosts.connection import client_factory
+    from hosts.models import Host
+
+    host = Host.objects.filter(name=name).first()
+    if host is None:
+        raise UnknownHost(name)
+    return Engine(host.name, host.url, make_client=client_factory(host), public_address=host.published_address())
+
+
+def forget_engine(name: str) -> None:
+    """Drop the Engine of a host whose row changed or was removed; the next engine_for() makes it anew."""
+    with _lock:
+        engine = _engines.pop(name, None)
+    if engine is not None:
+        engine.close()
 
 
 def default_engine() -> Engine:

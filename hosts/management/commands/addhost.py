@@ -59,9 +59,9 @@ class Command(BaseCommand):
         with transaction.atomic(), audit.attempt(None, action, target_name=name, params=params) as entry:
             host = form.save()
             entry.target_id = str(host.pk)
-            entry.result = f"{host.name}: {host.url}"
-        self.stdout.write(f"{'Updated' if action == 'host.update' else 'Added'} host {host.name} ({host.url}).")
-        if options["accept_host_key"] and parse_url(host.url).scheme == "ssh":
+            entry.result = f"{host.name}: {host.address}"
+        self.stdout.write(f"{'Updated' if action == 'host.update' else 'Added'} host {host.name} ({host.address}).")
+        if options["accept_host_key"] and parse_url(host.address).scheme == "ssh":
             self._accept_key(host)
         state = connection.probe(host, settings.DOCKER_PAGE_TIMEOUT)
         if not state.up:
@@ -75,7 +75,7 @@ class Command(BaseCommand):
 
     def _accept_key(self, host: Host) -> None:
         try:
-            line, fingerprint = connection.fetch_host_key(host.url, settings.DOCKER_PAGE_TIMEOUT)
+            line, fingerprint = connection.fetch_host_key(host.address, settings.DOCKER_PAGE_TIMEOUT)
         except EngineUnavailable as e:
             raise CommandError(f"{host.name} was saved, but its host key cannot be fetched: {e}") from None
         params = {"fingerprint": fingerprint, "via": "manage.py addhost"}

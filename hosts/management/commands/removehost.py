@@ -18,7 +18,7 @@ class Command(BaseCommand):
             raise CommandError(f"no host named {name}")
         if host.is_default:
             raise CommandError(f"{name} is the default host; make another host the default first (addhost --default)")
-        params = {"url": host.url, "via": "manage.py removehost"}
+        params = {"url": host.address, "via": "manage.py removehost"}
         with audit.attempt(None, "host.remove", target_id=str(host.pk), target_name=name, params=params):
             host.delete()
         self.stdout.write(f"Removed host {name}.")
