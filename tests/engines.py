@@ -101,12 +101,14 @@ def _free_port() -> int:
 
 
 def _ports() -> dict[str, int]:
-    """Loopback ports chosen on first start and kept (e3's TLS port, sshd's port)."""
+    """Loopback ports chosen on first start and kept (e3's TLS port, sshd's port); a new one when
+    ours is down and something else took its port meanwhile."""
     path = STATE / "ports.json"
     ports = json.loads(path.read_text()) if path.exists() else {}
+    ours = {"e3": lambda port: _answers(E3.sock), "ssh": lambda port: _listens(port, b"SSH-")}
     changed = False
-    for name in ("e3", "ssh"):
-        if name not in ports:
+    for name, running in ours.items():
+        if name not in ports or (not running(ports[name]) and _listens(ports[name])):
             ports[name] = _free_port()
             changed = True
     if changed:
