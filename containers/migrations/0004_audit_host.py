@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('containers', '0003_audit_attempts'),
+        ("containers", "0003_audit_attempts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditentry',
-            name='host',
+            model_name="auditentry",
+            name="host",
             field=models.CharField(blank=True, db_index=True, max_length=63),
         ),
     ]
