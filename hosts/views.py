@@ -48,14 +48,14 @@ def _edit(request: HttpRequest, host: Host | None) -> HttpResponse:
     if request.method == "POST":
         name = host.name if host else request.POST.get("name", "")
         if form.is_valid():
-            with audit.attempt(request, action, target_name=name, params=form.changes()) as entry:
+            with audit.attempt(request, action, target_name=name, host=name, params=form.changes()) as entry:
                 saved = form.save()
                 entry.target_id = str(saved.pk)
                 entry.result = f"{saved.name}: {saved.address}"
             messages.success(request, _("Saved host %(name)s. Test its connection to check it.") % {"name": saved.name})
             return redirect("hosts:list")
         params = {"url": request.POST.get("url", "")}
-        audit.record(request, action, target_name=name, params=params, ok=False, result=errors_of(form))
+        audit.record(request, action, target_name=name, host=name, params=params, ok=False, result=errors_of(form))
     status = 400 if request.method == "POST" else 200
     return render(request, "hosts/form.html", {"form": form, "host": host}, status=status)
 
@@ -64,7 +64,7 @@ def _edit(request: HttpRequest, host: Host | None) -> HttpResponse:
 @role_required("admin")
 def host_test(request: HttpRequest, name: str) -> HttpResponse:
     host = get_host_or_404(name)
-    with audit.attempt(request, "host.test", target_id=str(host.pk), target_name=host.name) as entry:
+    with audit.attempt(request, "host.test", target_id=str(host.pk), target_name=host.name, host=host.name) as entry:
         state = connection.probe(host, settings.DOCKER_PAGE_TIMEOUT)
         entry.result = f"up: Docker Engine {state.version} (API {state.api_version})" if state.up else state.error
     if state.up:
@@ -112,12 +112,22 @@ def _accept_key(request: HttpRequest, host: Host, address) -> HttpResponse:
         if address.known_hosts_name not in entry.hostnames:
             raise ValueError(f"the key is for {', '.join(entry.hostnames)}, not {address.known_hosts_name}")
     except ValueError as e:
-        audit.record(request, "host.key_accept", target_id=str(host.pk), target_name=host.name, ok=False, result=str(e))
+        audit.record(
+            request,
+            "host.key_accept",
+            target_id=str(host.pk),
+            target_name=host.name,
+            host=host.name,
+            ok=False,
+            result=str(e),
+        )
         messages.error(request, _("Host key not accepted: %(error)s") % {"error": e})
         return redirect("hosts:key", name=host.name)
     fingerprint = _fingerprint(line)
     params = {"fingerprint": fingerprint, "previous": _fingerprint(host.ssh_host_key)}
-    with audit.attempt(request, "host.key_accept", target_id=str(host.pk), target_name=host.name, params=params):
+    with audit.attempt(
+        request, "host.key_accept", target_id=str(host.pk), target_name=host.name, host=host.name, params=params
+    ):
         host.ssh_host_key = line
         host.save(update_fields=["ssh_host_key", "updated"])
     messages.success(
@@ -132,7 +142,12 @@ def host_default(request: HttpRequest, name: str) -> HttpResponse:
     host = get_host_or_404(name)
     previous = Host.default().name
     with audit.attempt(
-        request, "host.default", target_id=str(host.pk), target_name=host.name, params={"previous": previous}
+        request,
+        "host.default",
+        target_id=str(host.pk),
+        target_name=host.name,
+        host=host.name,
+        params={"previous": previous},
     ):
         host.make_default()
     messages.success(request, _("%(name)s is now the default host.") % {"name": host.name})
@@ -150,11 +165,18 @@ def host_remove(request: HttpRequest, name: str) -> HttpResponse:
         else:
             why = "It is the default host; make another host the default first."
             message = _("%(name)s is the default host; make another host the default first.") % {"name": host.name}
-        audit.record(request, "host.remove", target_id=str(host.pk), target_name=host.name, ok=False, result=why)
+        audit.record(
+            request, "host.remove", target_id=str(host.pk), target_name=host.name, host=host.name, ok=False, result=why
+        )
         messages.error(request, message)
         return redirect("hosts:list")
     with audit.attempt(
-        request, "host.remove", target_id=str(host.pk), target_name=host.name, params={"url": host.address}
+        request,
+        "host.remove",
+        target_id=str(host.pk),
+        target_name=host.name,
+        host=host.name,
+        params={"url": host.address},
     ):
         host.delete()
     messages.success(request, _("Removed host %(name)s.") % {"name": name})

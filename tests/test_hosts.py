@@ -118,7 +118,7 @@ def test_it_removes_a_host(admin_client, host_e2):
     assert "Removed host e2." in _messages(response)
     assert not Host.objects.filter(name="e2").exists()
     entry = AuditEntry.objects.get(action="host.remove", ok=True)
-    assert (entry.target_name, entry.params["url"]) == ("e2", host_e2.url)
+    assert (entry.target_name, entry.host, entry.params["url"]) == ("e2", "e2", host_e2.url)
 
 
 # the list: every host with its state, at once
@@ -201,7 +201,8 @@ def test_it_adds_and_tests_a_unix_host(admin_client, extra_engines, dk_e2):
         f"second answers: Docker Engine {version['Version']} (API {version['ApiVersion']})" in _messages(response)[-1]
     )
     tested = AuditEntry.objects.get(action="host.test")
-    assert (tested.target_id, tested.ok) == (str(host.pk), True)
+    assert (tested.target_id, tested.host, tested.ok) == (str(host.pk), "second", True)
+    assert AuditEntry.objects.get(action="host.create").host == "second"
 
 
 def test_it_refuses_bad_input_with_a_clear_error(admin_client, extra_engines):

@@ -56,7 +56,7 @@ class Command(BaseCommand):
             raise CommandError(errors)
         action = "host.update" if host else "host.create"
         params = {**form.changes(), "via": "manage.py addhost"}
-        with transaction.atomic(), audit.attempt(None, action, target_name=name, params=params) as entry:
+        with transaction.atomic(), audit.attempt(None, action, target_name=name, host=name, params=params) as entry:
             host = form.save()
             entry.target_id = str(host.pk)
             entry.result = f"{host.name}: {host.address}"
@@ -79,7 +79,9 @@ class Command(BaseCommand):
         except EngineUnavailable as e:
             raise CommandError(f"{host.name} was saved, but its host key cannot be fetched: {e}") from None
         params = {"fingerprint": fingerprint, "via": "manage.py addhost"}
-        with audit.attempt(None, "host.key_accept", target_id=str(host.pk), target_name=host.name, params=params):
+        with audit.attempt(
+            None, "host.key_accept", target_id=str(host.pk), target_name=host.name, host=host.name, params=params
+        ):
             host.ssh_host_key = line
             host.save(update_fields=["ssh_host_key", "updated"])
         self.stdout.write(f"Accepted the SSH host key {fingerprint}.")

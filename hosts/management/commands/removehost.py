@@ -19,6 +19,6 @@ class Command(BaseCommand):
         if host.is_default:
             raise CommandError(f"{name} is the default host; make another host the default first (addhost --default)")
         params = {"url": host.address, "via": "manage.py removehost"}
-        with audit.attempt(None, "host.remove", target_id=str(host.pk), target_name=name, params=params):
+        with audit.attempt(None, "host.remove", target_id=str(host.pk), target_name=name, host=name, params=params):
             host.delete()
         self.stdout.write(f"Removed host {name}.")
