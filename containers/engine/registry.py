@@ -79,3 +79,12 @@ def forget_clients() -> None:
     """Drop every engine's cached clients (after an engine address changed)."""
     for engine in known_engines():
         engine.forget_clients()
+
+
+def install(engine: Engine) -> None:
+    """Use `engine` for its host name from now on (the fake engine of unit tests, tests/fake_engine.py)."""
+    with _lock:
+        old = _engines.get(engine.name)
+        _engines[engine.name] = engine
+    if old is not None and old is not engine:
+        old.close()
