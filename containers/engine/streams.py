@@ -178,7 +178,8 @@ class StreamCalls:
             api._disable_socket_timeout(api._get_raw_response_socket(response))
         except Exception as e:
             raise self.translate(e, "stats") from e
-        return EngineStream(lambda r: docker.utils.json_stream.json_stream(_raw_blocks(r)), response, self.translate)
+        # _body_blocks, not _raw_blocks: over SSH the socket file has no read1() for urllib3's chunk reader
+        return EngineStream(lambda r: docker.utils.json_stream.json_stream(_body_blocks(r)), response, self.translate)
 
     def stats_once(self, container_id: str, one_shot: bool = False) -> dict:
         """One raw stats sample. Without one_shot the engine waits for a second sample so that
