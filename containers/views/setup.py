@@ -1,7 +1,11 @@
 """First run, health check and the dashboard."""
 
 import dataclasses
+import threading
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_futures
 
+from django.conf import settings
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import UserCreationForm
@@ -64,17 +68,92 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({**status, **body}, status=200 if healthy else 503)
 
 
-@role_required("viewer")
-def dashboard(request: HttpRequest) -> HttpResponse:
-    """The engine's counters; on an htmx request (after a live "engine-changed") just them."""
-    template = "dashboard/_counts.html" if request.headers.get("HX-Request") else "dashboard.html"
-    info = request.engine.info()
+@dataclasses.dataclass(frozen=True)
+class HostCounts:
+    """One host's line on the dashboard: its counters, or why there are none."""
+
+    name: str
+    address: str
+    info: engine.EngineInfo | None = None
+    error: engine.EngineError | None = None
+    is_page_host: bool = False
+
+
+# A host's dashboard read still under way (a slow host), shared by the next loads instead of
+# queued behind it again; a finished one is never reused, so a host that comes back shows at once.
+_pending: dict[str, Future] = {}
+_pending_lock = threading.Lock()
+
+
+def _counts(eng: engine.Engine) -> engine.EngineInfo:
+    """`docker info`'s counters, with the images counted as the images page lists them."""
+    info = eng.info()
     # `docker info` also counts intermediate images that `docker images` does not list: count what
     # the images page lists, so both pages say the same number
     try:
-        info = dataclasses.replace(info, images=len(request.engine.list_images()))
+        return dataclasses.replace(info, images=len(eng.list_images()))
     except engine.EngineUnavailable:
         raise
     except engine.EngineError:
-        pass  # `docker info`'s own count, then: the counters still show
-    return render(request, template, {"info": info, "address": request.engine.address})
+        return info  # `docker info`'s own count, then: the counters still show
+
+
+def _read(eng: engine.Engine) -> Future:
+    """The host's counters, read on its own short pool (a hung host fills only its own)."""
+    with _pending_lock:
+        running = _pending.get(eng.name)
+        if running is None or running.done():
+            running = _pending[eng.name] = eng.pool("short").submit(_counts, eng)
+        return running
+
+
+def all_hosts(page_engine: engine.Engine) -> list[HostCounts]:
+    """Every host's counters, asked at the same time; a host without an answer within
+    DOCKER_PAGE_TIMEOUT is shown as not answering and holds up no one."""
+    from hosts.models import Host
+
+    engines = []
+    for host in Host.objects.listed():
+        try:
+            engines.append(engine.engine_for(host.name))
+        except engine.UnknownHost:
+            continue  # removed meanwhile
+    timeout = settings.DOCKER_PAGE_TIMEOUT
+    futures = [_read(e) for e in engines]
+    wait_futures(futures, timeout=timeout)
+    rows = []
+    for eng, future in zip(engines, futures, strict=True):
+        row = HostCounts(eng.name, eng.address, is_page_host=eng.name == page_engine.name)
+        if not future.done():
+            rows.append(dataclasses.replace(row, error=engine.EngineTimeout(eng.address, timeout)))
+            continue
+        try:
+            rows.append(dataclasses.replace(row, info=future.result()))
+        except engine.EngineError as e:
+            rows.append(dataclasses.replace(row, error=e))
+        except Exception as e:  # a bug in one host's read must not take the dashboard down
+            rows.append(dataclasses.replace(row, error=eng.translate(e)))
+    return rows
+
+
+@role_required("viewer")
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Every host's counters at once (the page's own host first, as before); on an htmx request
+    (after a live "engine-changed") just the page host's."""
+    if request.headers.get("HX-Request"):
+        info = _counts(request.engine)
+        return render(request, "dashboard/_counts.html", {"info": info, "address": request.engine.address})
+    hosts = all_hosts(request.engine)
+    own = next((h for h in hosts if h.is_page_host), None)
+    if own is None:  # not among the listed hosts (a DOCKER_HOST default without a row)
+        own = HostCounts(request.engine.name, request.engine.address, is_page_host=True)
+        try:
+            own = dataclasses.replace(own, info=_counts(request.engine))
+        except engine.EngineError as e:
+            own = dataclasses.replace(own, error=e)
+    context = {"info": own.info, "error": own.error, "address": own.address, "hosts": hosts}
+    # The page host down: the engine-down notice (503, as before), and the other hosts still listed
+    unavailable = isinstance(own.error, engine.EngineUnavailable)
+    if own.error is not None and not unavailable:
+        raise own.error
+    return render(request, "dashboard.html", context, status=503 if unavailable else 200)
