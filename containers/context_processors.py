@@ -1,4 +1,4 @@
-from containers.links import HOST_NAMESPACES, ws_base
+from containers.links import HOST_NAMESPACES, switch_page_of, ws_base
 from containers.roles import has_role, role_of
 from containers.views.preferences import theme_of
 
@@ -8,9 +8,13 @@ def panel(request):
     user = getattr(request, "user", None)
     engine = getattr(request, "engine", None)
     match = getattr(request, "resolver_match", None)
+    host_page = bool(engine and match and set(match.namespaces) & set(HOST_NAMESPACES))
     return {
         # a page about one host's containers, images or demo: its title and top bar name the host
-        "host_page": bool(engine and match and set(match.namespaces) & set(HOST_NAMESPACES)),
+        "host_page": host_page,
+        # the top bar's host switcher: the hosts, and the same kind of page on the chosen one
+        "switch_hosts": _host_names() if host_page and user.is_authenticated else [],
+        "switch_page": switch_page_of(match) if host_page else "",
         "engine": engine,
         "host_name": engine.name if engine is not None else "",
         "ws_base": ws_base(request),
@@ -19,3 +23,9 @@ def panel(request):
         "can_admin": has_role(user, "admin"),
         "theme": theme_of(user),
     }
+
+
+def _host_names() -> list[str]:
+    from hosts.models import Host
+
+    return list(Host.objects.listed().values_list("name", flat=True))

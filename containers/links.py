@@ -11,6 +11,9 @@ from django.urls import reverse
 
 # The URL namespaces mounted per host (containers/urls.py: host_patterns).
 HOST_NAMESPACES = ("containers", "images", "deploy")
+# Where the host switcher leads on the chosen host, by the kind of page it is used on: the list of
+# that kind (a container of one host is not on another).
+SWITCH_PAGES = ("containers:list", "images:list", "deploy:apache")
 
 
 def host_reverse(request: HttpRequest | None, viewname: str, args=None, kwargs=None) -> str:
@@ -39,3 +42,11 @@ def host_redirect(request: HttpRequest, viewname: str, *args, query: str = "", *
     """A redirect to a page of the request's host; `query` is appended as is ("all=1")."""
     url = host_url(request, viewname, *args, **kwargs)
     return HttpResponseRedirect(f"{url}?{query}" if query else url)
+
+
+def switch_page_of(match) -> str:
+    """The SWITCH_PAGES entry for the kind of host page `match` (a ResolverMatch) is."""
+    for page in SWITCH_PAGES:
+        if page.split(":", 1)[0] in match.namespaces:
+            return page
+    return SWITCH_PAGES[0]

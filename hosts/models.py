@@ -25,7 +25,7 @@ from hosts.address import parse_url
 
 NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # Names the /hosts/ pages use for their own paths.
-RESERVED_NAMES = {"add", "new"}
+RESERVED_NAMES = {"add", "new", "switch"}
 LOCAL = "local"
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 SECRETS = ("tls_key", "ssh_key")

@@ -8,6 +8,7 @@ app_name = "hosts"
 urlpatterns = [
     path("hosts/", views.host_list, name="list"),
     path("hosts/add/", views.host_add, name="add"),
+    path("hosts/switch/", views.host_switch, name="switch"),
     path("hosts/<slug:name>/settings/", views.host_edit, name="edit"),
     path("hosts/<slug:name>/test/", views.host_test, name="test"),
     path("hosts/<slug:name>/key/", views.host_key, name="key"),

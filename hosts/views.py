@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from containers import audit
 from containers.engine import EngineUnavailable
+from containers.links import SWITCH_PAGES
 from containers.roles import role_required
 from containers.views.users import errors_of
 from hosts import connection
@@ -30,6 +31,18 @@ def host_list(request: HttpRequest) -> HttpResponse:
     states = connection.probe_all(hosts, settings.DOCKER_PAGE_TIMEOUT)
     rows = [{"host": h, "state": s, "scheme": parse_url(h.address).scheme} for h, s in zip(hosts, states, strict=True)]
     return render(request, "hosts/list.html", {"rows": rows, "timeout": settings.DOCKER_PAGE_TIMEOUT})
+
+
+@role_required("viewer")
+def host_switch(request: HttpRequest) -> HttpResponse:
+    """The top bar's host switcher (a GET form, so it works without scripts): the same kind of
+    page (`page`, one of SWITCH_PAGES) on the host `to`."""
+    page, name = request.GET.get("page", SWITCH_PAGES[0]), request.GET.get("to", "")
+    if page not in SWITCH_PAGES:
+        return HttpResponseBadRequest(_("Unknown page to switch to: %(page)s") % {"page": page})
+    if not Host.objects.filter(name=name).exists():
+        raise Http404(_("No such Docker host: %(name)s") % {"name": name})
+    return redirect(f"host:{page}", name)
 
 
 @role_required("admin")

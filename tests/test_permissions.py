@@ -127,6 +127,7 @@ HOST_PAGES = [
 PAGES += [
     Page("GET", "/hosts/", "viewer"),
     Page("GET", "/hosts/add/", "admin"),
+    Page("GET", "/hosts/switch/?to=local&page=containers:list", "viewer", allowed=(302,)),
     Page("POST", "/hosts/add/", "admin", {"name": "matrix", "url": "unix:///var/run/docker.sock"}),
     Page("GET", "/hosts/{host}/settings/", "admin"),
     Page("POST", "/hosts/{host}/settings/", "admin", {"url": "unix:///var/run/docker.sock"}),
