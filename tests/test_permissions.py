@@ -286,7 +286,9 @@ def _url_patterns() -> list[tuple[str, str]]:
 
 
 def _sample(path: str) -> str:
-    return path.format(user_id=1, host="other", container="box", tty_container="box", container_id="0" * 64).split("?")[0]
+    return path.format(user_id=1, host="other", container="box", tty_container="box", container_id="0" * 64).split("?")[
+        0
+    ]
 
 
 def test_every_url_pattern_has_a_row_in_the_matrix():
