@@ -12,9 +12,8 @@ class HostsConfig(AppConfig):
 
 
 def forget_engine(sender, instance, **kwargs) -> None:
-    """A host edited or removed: its Engine (clients, pools) is made anew from the row on next use.
-    Not `local`, which the registry makes from DOCKER_HOST, not from its row."""
+    """A host edited or removed: its Engine (clients, pools) and the default host's name are read
+    anew from the rows on next use."""
     from containers.engine import registry
 
-    if instance.name != registry.LOCAL:
-        registry.forget_engine(instance.name)
+    registry.forget_engine(instance.name)

@@ -120,10 +120,11 @@ def _close_database_pools(request):
 
 @pytest.fixture(autouse=True)
 def _fresh_engine_client():
-    """Each test starts with no cached engine client (some tests point DOCKER_HOST elsewhere)."""
-    engine.default_engine().forget_clients()
+    """Each test starts with no Engine (some tests point DOCKER_HOST elsewhere, or change hosts, in
+    a database that is rolled back after them)."""
+    engine.registry.reset()
     yield
-    engine.default_engine().forget_clients()
+    engine.registry.reset()
 
 
 def make_user(username: str, role: str | None) -> User:

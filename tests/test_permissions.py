@@ -140,7 +140,7 @@ PAGES += [
 SOCKETS = [
     ("/ws/events/", "viewer"),
     ("/ws/containers/{container}/exec/", "operator"),
-    ("/ws/containers/{container}/attach/", "operator"),
+    ("/ws/containers/{tty_container}/attach/", "operator"),
     ("/ws/containers/{container}/logs/", "viewer"),
     ("/ws/containers/{container}/stats/", "viewer"),
 ]
@@ -216,6 +216,10 @@ async def test_it_enforces_the_role_on_every_socket(request, path: str, needs: s
     if "{container}" in path:
         container = await asyncio.to_thread(request.getfixturevalue("make_container"))
         path = path.format(container=container.name)
+    if "{tty_container}" in path:  # docker attach needs a container made with -i -t
+        make = request.getfixturevalue("make_container")
+        container = await asyncio.to_thread(make, command="sh", tty=True, stdin_open=True)
+        path = path.format(tty_container=container.name)
     cookie = None if role == "anonymous" else await session_cookie_for(role, None if role == "outsider" else role)
     ws = communicator(path, cookie)
     connected, _ = await ws.connect()
@@ -283,7 +287,9 @@ def _url_patterns() -> list[tuple[str, str]]:
 
 
 def _sample(path: str) -> str:
-    return path.format(user_id=1, container="box", container_id="0" * 64).split("?")[0]
+    return path.format(user_id=1, host="other", container="box", tty_container="box", container_id="0" * 64).split("?")[
+        0
+    ]
 
 
 def test_every_url_pattern_has_a_row_in_the_matrix():
