@@ -17,7 +17,6 @@ import uuid
 import docker
 import pytest
 
-from containers.engine.registry import forget_engine
 from tests.conftest import RUN_ID, RUN_LABEL, TEST_LABEL, unique
 from tests.faults import wait_for
 from tests.test_run_form import form_data
@@ -25,15 +24,6 @@ from tests.websockets import communicator, session_cookie_for
 
 BUSYBOX = "dockerpanel-test/busybox:latest"
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def _forget_host_engines():
-    """Hosts this file configures get fresh Engines in each test (a removed row is not signalled
-    when the test database is emptied)."""
-    yield
-    for name in ("e2", "e3", "e2ssh"):
-        forget_engine(name)
 
 
 @pytest.fixture
@@ -115,7 +105,7 @@ async def _logs_say(host: str, name: str, text: str) -> str:
     ws = communicator(
         f"/ws/hosts/{host}/containers/{name}/logs/?follow=0&tail=all", await session_cookie_for("v", "viewer")
     )
-    ok, _ = await ws.connect()
+    ok, _ = await ws.connect(timeout=30)
     assert ok
     try:
         seen = ""
@@ -129,7 +119,7 @@ async def _logs_say(host: str, name: str, text: str) -> str:
 
 async def _a_stats_sample(host: str, name: str) -> dict:
     ws = communicator(f"/ws/hosts/{host}/containers/{name}/stats/", await session_cookie_for("v", "viewer"))
-    ok, _ = await ws.connect()
+    ok, _ = await ws.connect(timeout=30)
     assert ok
     try:
         deadline = time.monotonic() + 60
@@ -186,8 +176,8 @@ def test_events_of_one_host_reach_only_that_hosts_pages(host_e2, dk, dk_e2, make
     async def scenario():
         cookie = await session_cookie_for("v", "viewer")
         on_local, on_e2 = communicator("/ws/hosts/local/events/", cookie), communicator("/ws/hosts/e2/events/", cookie)
-        assert (await on_local.connect())[0]
-        assert (await on_e2.connect())[0]
+        assert (await on_local.connect(timeout=30))[0]
+        assert (await on_e2.connect(timeout=30))[0]
         heard_local: list[dict] = []
         heard_e2: list[dict] = []
         try:
@@ -219,9 +209,7 @@ def test_events_of_one_host_reach_only_that_hosts_pages(host_e2, dk, dk_e2, make
 def private_host(private_engine):
     from hosts.models import Host
 
-    host = Host.objects.create(name=f"p{uuid.uuid4().hex[:8]}", url=private_engine.url)
-    yield host
-    forget_engine(host.name)
+    return Host.objects.create(name=f"p{uuid.uuid4().hex[:8]}", url=private_engine.url)
 
 
 def test_a_killed_host_is_said_so_holds_up_no_other_and_is_used_again(admin_client, private_engine, private_host):
@@ -230,7 +218,7 @@ def test_a_killed_host_is_said_so_holds_up_no_other_and_is_used_again(admin_clie
 
     async def socket_says_unreachable() -> float:
         ws = communicator(f"/ws/hosts/{private_host.name}/events/", await session_cookie_for("v", "viewer"))
-        assert (await ws.connect())[0]
+        assert (await ws.connect(timeout=30))[0]
         try:
             await asyncio.to_thread(private_engine.kill)
             killed = time.monotonic()

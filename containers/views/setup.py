@@ -2,6 +2,7 @@
 
 import dataclasses
 import threading
+import weakref
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
 
@@ -81,7 +82,7 @@ class HostCounts:
 
 # A host's dashboard read still under way (a slow host), shared by the next loads instead of
 # queued behind it again; a finished one is never reused, so a host that comes back shows at once.
-_pending: dict[str, Future] = {}
+_pending: weakref.WeakKeyDictionary[engine.Engine, Future] = weakref.WeakKeyDictionary()
 _pending_lock = threading.Lock()
 
 
@@ -101,9 +102,9 @@ def _counts(eng: engine.Engine) -> engine.EngineInfo:
 def _read(eng: engine.Engine) -> Future:
     """The host's counters, read on its own short pool (a hung host fills only its own)."""
     with _pending_lock:
-        running = _pending.get(eng.name)
+        running = _pending.get(eng)
         if running is None or running.done():
-            running = _pending[eng.name] = eng.pool("short").submit(_counts, eng)
+            running = _pending[eng] = eng.pool("short").submit(_counts, eng)
         return running
 
 
@@ -126,6 +127,10 @@ def all_hosts(page_engine: engine.Engine) -> list[HostCounts]:
         row = HostCounts(eng.name, eng.address, is_page_host=eng.name == page_engine.name)
         if not future.done():
             rows.append(dataclasses.replace(row, error=engine.EngineTimeout(eng.address, timeout)))
+            continue
+        if future.cancelled():  # the host was edited or removed meanwhile (its Engine closed)
+            error = engine.EngineUnavailable(eng.address, "its settings changed while it was asked; reload")
+            rows.append(dataclasses.replace(row, error=error))
             continue
         try:
             rows.append(dataclasses.replace(row, info=future.result()))
