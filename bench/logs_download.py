@@ -19,7 +19,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stats_list import process_rss  # noqa: E402
+from bench.checkouts import process_rss  # noqa: E402
 from tests.conftest import BUSYBOX  # noqa: E402
 from tests.live import PanelServer  # noqa: E402
 
