@@ -9,6 +9,7 @@ recording the daphne process's RSS.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import uuid
@@ -18,6 +19,12 @@ import docker
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dockerpanel.settings")
+
+import django  # noqa: E402
+
+django.setup()
 
 from bench.checkouts import process_rss  # noqa: E402
 from tests.conftest import BUSYBOX  # noqa: E402
