@@ -32,6 +32,7 @@ from urllib.parse import parse_qs
 import docker
 import requests
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -110,7 +111,10 @@ class Session:
         self.output += msg
         self.unacked += len(msg)
         if self.unacked >= ACK_EVERY:
-            await self.ws.send(json.dumps({"type": "ack", "bytes": self.unacked}))
+            try:
+                await self.ws.send(json.dumps({"type": "ack", "bytes": self.unacked}))
+            except ConnectionClosed:
+                pass  # the output ended and the server closed meanwhile: its status frame is already here
             self.unacked = 0
         return msg
 
