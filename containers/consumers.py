@@ -15,12 +15,14 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from containers import audit, live_rows
-from containers.events import EVENTS_GROUP, ensure_listener
+from containers.engine import Engine, UnknownHost, engine_for
+from containers.events import PANEL_GROUP, ensure_listener, events_group
 from containers.roles import has_role
 from containers.sessions import session_fingerprint, session_problem, session_still_valid
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_UNKNOWN_HOST = 4404
 # The user's role changed: reconnect, so the role is checked again (see static/js/live.js).
 CLOSE_ROLE_CHANGED = 4000
 # The channel layer (Redis) cannot be reached: no live updates for now; the page retries.
@@ -39,6 +41,7 @@ class PanelConsumer(AsyncWebsocketConsumer):
 
     role = "viewer"
     refused = False
+    engine: Engine
     user_group_name = ""
     layer_error = ""
 
@@ -54,6 +57,11 @@ class PanelConsumer(AsyncWebsocketConsumer):
         if not await database_sync_to_async(has_role)(user, self.role):
             await self.refuse(CLOSE_FORBIDDEN, f"{user} lacks the {self.role} role")
             return
+        try:  # the host the route names (/ws/hosts/<name>/...), else the default host
+            self.engine = await database_sync_to_async(engine_for)(self.url_kwargs().get("host"))
+        except UnknownHost as e:
+            await self.refuse(CLOSE_UNKNOWN_HOST, str(e))
+            return
         try:
             await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
             self.user_group_name = user_group(user.pk)
@@ -61,6 +69,9 @@ class PanelConsumer(AsyncWebsocketConsumer):
             log.warning("channel layer unavailable: %s", e)
             self.layer_error = f"{type(e).__name__}: {e}"
         await self.start()
+
+    def url_kwargs(self) -> dict:
+        return (self.scope.get("url_route") or {}).get("kwargs") or {}
 
     async def refuse(self, code: int, why: str) -> None:
         self.refused = True
@@ -123,10 +134,11 @@ class EventsConsumer(PanelConsumer):
         self.pending: dict[str, set[str]] = {}  # container ID -> actions heard in this burst
         self.burst = 0
         self.profile: tuple[list[str], bool] | None = None
-        listener = ensure_listener()
+        listener = ensure_listener(self.engine)
         if not self.layer_error:
             try:
-                await self.channel_layer.group_add(EVENTS_GROUP, self.channel_name)
+                await self.channel_layer.group_add(events_group(self.engine.name), self.channel_name)
+                await self.channel_layer.group_add(PANEL_GROUP, self.channel_name)
                 self.joined = True
             except Exception as e:
                 self.layer_error = f"{type(e).__name__}: {e}"
@@ -148,7 +160,8 @@ class EventsConsumer(PanelConsumer):
             self.flusher.cancel()
         if self.joined:
             try:
-                await self.channel_layer.group_discard(EVENTS_GROUP, self.channel_name)
+                await self.channel_layer.group_discard(events_group(self.engine.name), self.channel_name)
+                await self.channel_layer.group_discard(PANEL_GROUP, self.channel_name)
             except Exception as e:
                 log.warning("channel layer unavailable: %s", e)
         await super().disconnect(code)
@@ -163,7 +176,7 @@ class EventsConsumer(PanelConsumer):
         if self.profile is None:  # the user's columns and role, once per socket
             self.profile = await database_sync_to_async(_profile)(self.scope["user"])
         columns, can_operate = self.profile
-        links, language = _page_of(self.scope)
+        links, language = _page_of(self.scope, self.engine)
         self.watch = live_rows.Watch(live_rows.listing_for(query), columns, can_operate, links, language)
         # the page stops fetching rows; the query says which watch message this answers
         await self.send(text_data=json.dumps({"kind": "watching", "query": query}))
@@ -192,7 +205,7 @@ class EventsConsumer(PanelConsumer):
                     continue
                 ids = sorted(heard)
                 try:
-                    rows = await live_rows.rows_for(ids, burst)
+                    rows = await live_rows.rows_for(self.engine, ids, burst)
                 except Exception as e:  # the engine went away: its own event tells the page
                     log.info("live rows: %s", e)
                     continue
@@ -216,7 +229,7 @@ def _profile(user) -> tuple[list[str], bool]:
     return chosen_columns(user), has_role(user, "operator")
 
 
-def _page_of(scope: dict) -> tuple:
+def _page_of(scope: dict, engine: Engine) -> tuple:
     """Where the rows' port links point and the page's language, decided as for the page itself
     (port_links; LocaleMiddleware, then the session's choice as UserLanguageMiddleware)."""
     from django.core.handlers.asgi import ASGIRequest
@@ -227,6 +240,8 @@ def _page_of(scope: dict) -> tuple:
 
     http = {**scope, "type": "http", "method": "GET", "scheme": "https" if scope.get("scheme") == "wss" else "http"}
     request = ASGIRequest(http, io.BytesIO())
+    request.engine = engine
+    request.host_name = ((scope.get("url_route") or {}).get("kwargs") or {}).get("host")
     chosen = (scope.get("session") or {}).get(language.SESSION_KEY)
     code = chosen if chosen and language.supported(chosen) else translation.get_language_from_request(request)
     try:

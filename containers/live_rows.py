@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from django.http import QueryDict
 from django.utils import translation
 
-from containers import engine
-from containers.streaming import short_call
+from containers.engine import ContainerRow, Engine
 from containers.views.containers import (
     MAX_ROW_IDS,
     ROW_ID,
@@ -78,7 +77,7 @@ class Watch:
     links: PortLinks
     language: str
 
-    def update(self, heard: dict[str, set[str]], rows: dict[str, engine.ContainerRow]) -> dict:
+    def update(self, heard: dict[str, set[str]], rows: dict[str, ContainerRow]) -> dict:
         """The "rows" message for the containers `heard` about (ID -> actions): each one's `<tr>`, or
         None for one gone or no longer matching (the page removes it, if it shows it); nothing for
         one the page never listed. `new` names the matching containers just created."""
@@ -101,10 +100,10 @@ class Watch:
         return {"kind": "rows", "rows": out, "new": new}
 
 
-async def rows_for(ids: list[str], burst: int) -> dict[str, engine.ContainerRow]:
+async def rows_for(engine: Engine, ids: list[str], burst: int) -> dict[str, ContainerRow]:
     """The engine's rows for `ids` (full IDs), by full ID; absent = gone. One engine call for all
-    consumers of this process asking for the same ids after the same last event (`burst`)."""
-    key = (frozenset(ids), burst)
+    consumers of this process asking for the same host's ids after the same last event (`burst`)."""
+    key = (engine.name, frozenset(ids), burst)
     now = time.monotonic()
     loop = asyncio.get_running_loop()
     for old in [
@@ -112,12 +111,12 @@ async def rows_for(ids: list[str], burst: int) -> dict[str, engine.ContainerRow]
     ]:
         del _shared[old]
     if key not in _shared or _shared[key][1] is not loop:
-        _shared[key] = (now, loop, asyncio.ensure_future(_fetch(sorted(key[0]))))
+        _shared[key] = (now, loop, asyncio.ensure_future(_fetch(engine, sorted(ids))))
     return await asyncio.shield(_shared[key][2])
 
 
-async def _fetch(ids: list[str]) -> dict[str, engine.ContainerRow]:
-    rows = await short_call(engine.list_containers, all=True, filters={"id": ids})
+async def _fetch(engine: Engine, ids: list[str]) -> dict[str, ContainerRow]:
+    rows = await engine.short_call(engine.list_containers, all=True, filters={"id": ids})
     wanted = set(ids)
     return {r.id: r for r in rows if r.id in wanted}  # the id filter is a prefix match
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from containers import engine
+from containers.engine import streams
 
 
 def chunked(pieces: list[bytes]) -> bytes:
@@ -35,13 +35,13 @@ def reader(data: bytes, cuts: list[int]):
 
 
 def dechunk(data: bytes, cuts: list[int]) -> bytes:
-    return b"".join(engine._dechunked(reader(data, cuts)))
+    return b"".join(streams._dechunked(reader(data, cuts)))
 
 
 def demultiplex(blocks: list[bytes]) -> list[tuple[str, bytes]]:
     """The runs, with consecutive runs of one stream joined (how they were cut is not the point)."""
     out: list[tuple[str, bytes]] = []
-    for stream, data in engine._demultiplexed(iter(blocks)):
+    for stream, data in streams._demultiplexed(iter(blocks)):
         assert data, "an empty run was given"
         if out and out[-1][0] == stream:
             out[-1] = (stream, out[-1][1] + data)
@@ -52,7 +52,7 @@ def demultiplex(blocks: list[bytes]) -> list[tuple[str, bytes]]:
 
 def test_it_joins_the_chunks_that_arrive_in_one_read():
     body = chunked([b"one\n", b"two\n", b"three\n"])
-    assert list(engine._dechunked(reader(body, []))) == [b"one\ntwo\nthree\n"]
+    assert list(streams._dechunked(reader(body, []))) == [b"one\ntwo\nthree\n"]
 
 
 @given(st.lists(st.binary(max_size=40), max_size=20), st.lists(st.integers(0, 2000), max_size=30))
@@ -63,7 +63,7 @@ def test_it_dechunks_a_body_cut_anywhere(pieces, cuts):
 def test_it_gives_a_huge_chunk_in_pieces_as_they_arrive():
     line = b"x" * (1 << 20) + b"\n"  # 1 MiB in one chunk
     body = chunked([b"before\n", line, b"after\n"])
-    blocks = list(engine._dechunked(reader(body, list(range(0, len(body), 4096)))))
+    blocks = list(streams._dechunked(reader(body, list(range(0, len(body), 4096)))))
     assert b"".join(blocks) == b"before\n" + line + b"after\n"
     assert max(len(b) for b in blocks) <= 4096 + 16  # never held whole
 
@@ -86,7 +86,7 @@ def test_it_refuses_a_body_that_is_not_chunked():
 
 def test_it_keeps_the_order_of_stdout_and_stderr_and_joins_runs_of_one_stream():
     data = frame(1, b"a\n") + frame(1, b"b\n") + frame(2, b"oops\n") + frame(1, b"c\n") + frame(2, b"") + frame(2, b"d")
-    assert list(engine._demultiplexed(iter([data]))) == [
+    assert list(streams._demultiplexed(iter([data]))) == [
         ("stdout", b"a\nb\n"),
         ("stderr", b"oops\n"),
         ("stdout", b"c\n"),
@@ -118,7 +118,7 @@ def test_it_gives_a_1_mib_frame_in_pieces_without_holding_it_whole():
     line = b"y" * (1 << 20) + b"\n"
     data = frame(2, b"first\n") + frame(1, line) + frame(2, b"last\n")
     blocks = [data[i : i + 65536] for i in range(0, len(data), 65536)]
-    runs = list(engine._demultiplexed(iter(blocks)))
+    runs = list(streams._demultiplexed(iter(blocks)))
     assert max(len(d) for _s, d in runs) <= 65536
     assert demultiplex(blocks) == [("stderr", b"first\n"), ("stdout", line), ("stderr", b"last\n")]
 
@@ -126,9 +126,9 @@ def test_it_gives_a_1_mib_frame_in_pieces_without_holding_it_whole():
 def test_it_reads_every_line_of_a_flood_through_both_layers():
     lines = [b"%d\n" % i for i in range(20000)]
     body = chunked([frame(1 + i % 3 // 2, line) for i, line in enumerate(lines)])
-    blocks = engine._dechunked(reader(body, list(range(0, len(body), 777))))
+    blocks = streams._dechunked(reader(body, list(range(0, len(body), 777))))
     out = {"stdout": b"", "stderr": b""}
-    for stream, data in engine._demultiplexed(blocks):
+    for stream, data in streams._demultiplexed(blocks):
         out[stream] += data
     assert out["stdout"] == b"".join(line for i, line in enumerate(lines) if i % 3 != 2)
     assert out["stderr"] == b"".join(line for i, line in enumerate(lines) if i % 3 == 2)
