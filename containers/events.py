@@ -365,6 +365,7 @@ def panel_message(entry) -> dict | None:
         "user": entry.username,
         "action": entry.action,
         "target": target,
+        "host": entry.host,
         "text": sentence(entry.username, entry.action, target, entry.params),
     }
 
