@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from containers.engine import streams
 
+pytestmark = pytest.mark.unit
+
 
 def chunked(pieces: list[bytes]) -> bytes:
     """An HTTP/1.1 chunked body, as dockerd sends it: one chunk per write."""
