@@ -89,6 +89,15 @@ class PanelConsumer(AsyncWebsocketConsumer):
     async def start(self) -> None:
         await self.accept()
 
+    async def dispatch(self, message: dict) -> None:
+        # Channels closes stale database connections before every message: a hop to the thread that
+        # runs sync code, and back. A frame from the page (a keystroke, an acknowledgement) is on the
+        # hot path and reaches the database only through database_sync_to_async, which does it itself.
+        if message.get("type") == "websocket.receive":
+            await self.websocket_receive(message)
+            return
+        await super().dispatch(message)
+
     async def disconnect(self, code: int) -> None:
         if self.user_group_name:
             try:
