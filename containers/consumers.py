@@ -183,7 +183,7 @@ class EventsConsumer(PanelConsumer):
                     continue
                 ids = sorted(heard)
                 try:
-                    rows = await live_rows.rows_for(ids, burst)
+                    rows = await live_rows.rows_for(ids, burst, watch.size)
                 except Exception as e:  # the engine went away: its own event tells the page
                     log.info("live rows: %s", e)
                     continue

@@ -528,13 +528,16 @@ class ContainerRow:
     status: str  # the engine's own words: "Up 3 minutes", "Exited (0) 2 hours ago"
     ports: list[dict]
     labels: dict
+    # (SizeRw, SizeRootFs) in bytes, only when asked for (`docker ps -s`): the engine measures every
+    # writable layer for it, which is slow
+    size: tuple[int, int] | None = None
 
     @property
     def name(self) -> str:
         return _name_of({"Id": self.id, "Names": self.names})
 
 
-def _row(r: dict) -> ContainerRow:
+def _row(r: dict, size: bool = False) -> ContainerRow:
     return ContainerRow(
         id=r["Id"],
         names=r.get("Names") or [],
@@ -546,16 +549,20 @@ def _row(r: dict) -> ContainerRow:
         status=r.get("Status", ""),
         ports=r.get("Ports") or [],
         labels=r.get("Labels") or {},
+        # the engine leaves out a size of 0
+        size=(int(r.get("SizeRw") or 0), int(r.get("SizeRootFs") or 0)) if size else None,
     )
 
 
-def list_containers(all: bool = False, filters: dict | None = None) -> list[ContainerRow]:
-    """`docker ps [-a] [--filter ...]` in ONE /containers/json call (never an inspect per container)."""
+def list_containers(all: bool = False, filters: dict | None = None, size: bool = False) -> list[ContainerRow]:
+    """`docker ps [-a] [-s] [--filter ...]` in ONE /containers/json call (never an inspect per container).
+
+    `size` is `-s` (size=1): each row's writable layer and total size, measured by the engine (slow)."""
     try:
-        rows = client().api.containers(all=all, filters=filters or None)
+        rows = client().api.containers(all=all, filters=filters or None, size=size)
     except Exception as e:
         raise translate(e, "list containers") from e
-    return [_row(r) for r in rows]
+    return [_row(r, size) for r in rows]
 
 
 def inspect_container(container_id: str) -> dict:

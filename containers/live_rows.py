@@ -41,7 +41,7 @@ MAX_IDS = MAX_ROW_IDS  # more containers in one burst: the page refreshes its li
 MAX_MESSAGE = 4096  # a watch message is small: a longer one is ignored
 MAX_QUERY = 2000
 KEEP_SECONDS = 2.0  # a finished shared call still serves consumers that come a little late
-_shared: dict[tuple[frozenset[str], int], tuple[float, asyncio.AbstractEventLoop, asyncio.Future]] = {}
+_shared: dict[tuple[frozenset[str], int, bool], tuple[float, asyncio.AbstractEventLoop, asyncio.Future]] = {}
 
 
 def read_watch(text: str | None) -> str | None:
@@ -78,6 +78,11 @@ class Watch:
     links: PortLinks
     language: str
 
+    @property
+    def size(self) -> bool:
+        """Whether the page shows SIZE, so its rows need the engine's sizes."""
+        return "size" in self.columns
+
     def update(self, heard: dict[str, set[str]], rows: dict[str, engine.ContainerRow]) -> dict:
         """The "rows" message for the containers `heard` about (ID -> actions): each one's `<tr>`, or
         None for one gone or no longer matching (the page removes it, if it shows it); nothing for
@@ -101,10 +106,11 @@ class Watch:
         return {"kind": "rows", "rows": out, "new": new}
 
 
-async def rows_for(ids: list[str], burst: int) -> dict[str, engine.ContainerRow]:
+async def rows_for(ids: list[str], burst: int, size: bool = False) -> dict[str, engine.ContainerRow]:
     """The engine's rows for `ids` (full IDs), by full ID; absent = gone. One engine call for all
-    consumers of this process asking for the same ids after the same last event (`burst`)."""
-    key = (frozenset(ids), burst)
+    consumers of this process asking for the same ids after the same last event (`burst`), and
+    whether their pages show SIZE (`size`: `docker ps -s`, asked only by the pages that show it)."""
+    key = (frozenset(ids), burst, size)
     now = time.monotonic()
     loop = asyncio.get_running_loop()
     for old in [
@@ -112,12 +118,12 @@ async def rows_for(ids: list[str], burst: int) -> dict[str, engine.ContainerRow]
     ]:
         del _shared[old]
     if key not in _shared or _shared[key][1] is not loop:
-        _shared[key] = (now, loop, asyncio.ensure_future(_fetch(sorted(key[0]))))
+        _shared[key] = (now, loop, asyncio.ensure_future(_fetch(sorted(key[0]), size)))
     return await asyncio.shield(_shared[key][2])
 
 
-async def _fetch(ids: list[str]) -> dict[str, engine.ContainerRow]:
-    rows = await short_call(engine.list_containers, all=True, filters={"id": ids})
+async def _fetch(ids: list[str], size: bool) -> dict[str, engine.ContainerRow]:
+    rows = await short_call(engine.list_containers, all=True, filters={"id": ids}, size=size)
     wanted = set(ids)
     return {r.id: r for r in rows if r.id in wanted}  # the id filter is a prefix match
 

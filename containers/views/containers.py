@@ -38,11 +38,14 @@ COLUMNS = [
     ("status", "STATUS"),
     ("ports", "PORTS"),
     ("names", "NAMES"),
+    # `docker ps -s`: opt-in, as the engine measures every container's writable layer for it (slow)
+    ("size", "SIZE"),
     # Live usage, as `docker stats` names it, filled in by static/js/usage.js from /containers/stats.json.
     ("cpu", "CPU %"),
     ("mem", "MEM USAGE / LIMIT"),
 ]
 COLUMN_KEYS = [key for key, _ in COLUMNS]
+DEFAULT_COLUMNS = [key for key in COLUMN_KEYS if key != "size"]
 PREFERENCE_KEY = "containers.columns"
 STATUSES = ["created", "restarting", "running", "removing", "paused", "exited", "dead"]
 # `docker ps` lists newest first; states sort from alive to gone.
@@ -133,7 +136,7 @@ def chosen_columns(user) -> list[str]:
         columns = [c for c in COLUMN_KEYS if c in value]
         if columns:
             return columns
-    return list(COLUMN_KEYS)
+    return list(DEFAULT_COLUMNS)
 
 
 def display_row(row: engine.ContainerRow, now: float, host: PortLinks, columns: list[str] | None = None) -> dict:
@@ -155,6 +158,7 @@ def display_row(row: engine.ContainerRow, now: float, host: PortLinks, columns: 
         "ports_text": cli.ports(row.ports),
         "labels": row.labels,
         "own": own_container.is_own(row.id, row.name),
+        "size": cli.container_size(*row.size) if row.size else "",
     }
     if columns:
         shown["cells"] = row_cells(shown, columns)
@@ -184,6 +188,7 @@ CELLS = {
     "status": lambda r: f'<td data-col="status" class="state-{e(r["state"])}">{e(r["status"])}</td>',
     "ports": lambda r: f'<td class="mono" data-col="ports">{_ports_html(r["ports"])}</td>',
     "names": lambda r: f'<td data-col="names"><a href="/containers/{e(r["name"])}/">{e(r["names"])}</a></td>',
+    "size": lambda r: f'<td class="mono" data-col="size">{e(r["size"])}</td>',
     "cpu": lambda r: f'<td class="mono usage" data-col="cpu">{"…" if r["state"] == "running" else ""}</td>',
     "mem": lambda r: f'<td class="mono usage" data-col="mem">{"…" if r["state"] == "running" else ""}</td>',
 }
@@ -201,6 +206,7 @@ SORT_KEYS: dict[str, Callable[[engine.ContainerRow], object]] = {
     "status": lambda r: (STATE_ORDER.get(r.state, 99), r.status),
     "ports": lambda r: cli.ports(r.ports),
     "names": lambda r: cli.names(r.names),
+    "size": lambda r: r.size or (0, 0),
 }
 PAGE_SIZES = ["25", "50", "100", "500", "all"]
 DEFAULT_PAGE_SIZE = "100"
@@ -260,8 +266,10 @@ def read_listing(q) -> Listing:
     )
 
 
-def listed_rows(request: HttpRequest, listing: Listing) -> list[engine.ContainerRow]:
-    """The engine's rows for the filters (and the `id=` rows only, if asked), sorted; one engine call."""
+def listed_rows(request: HttpRequest, listing: Listing, size: bool = False) -> list[engine.ContainerRow]:
+    """The engine's rows for the filters (and the `id=` rows only, if asked), sorted; one engine call.
+
+    `size` (or a sort by size) asks the engine for SIZE, as `docker ps -s`."""
     want = listing.want
     filters: dict = {k: want[k] for k in ("name", "status", "label") if want[k]}  # the engine names bad values
     if ID_PREFIX.fullmatch(want["name"]):
@@ -271,7 +279,9 @@ def listed_rows(request: HttpRequest, listing: Listing) -> list[engine.Container
     rows: list[engine.ContainerRow] = []
     try:
         # As the CLI: a status filter looks at every container, running or not.
-        rows = engine.list_containers(all=listing.show_all or "status" in filters, filters=filters)
+        rows = engine.list_containers(
+            all=listing.show_all or "status" in filters, filters=filters, size=size or listing.sort == "size"
+        )
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
@@ -392,8 +402,8 @@ def container_list(request: HttpRequest) -> HttpResponse:
     gone or no longer matches the filters is simply absent.
     """
     listing = read_listing(request.GET)
-    rows = listed_rows(request, listing)
     columns = chosen_columns(request.user)
+    rows = listed_rows(request, listing, size="size" in columns)
     now = time.time()
     host = port_links(request)
     if listing.ids and not listing.problems:
@@ -459,7 +469,7 @@ def _ps_command(show_all: bool, want: dict) -> str:
 @role_required("viewer")
 def save_columns(request: HttpRequest) -> HttpResponse:
     """The column chooser (`docker ps --format "table ..."`), remembered for this user."""
-    columns = [c for c in COLUMN_KEYS if c in request.POST.getlist("columns")] or list(COLUMN_KEYS)
+    columns = [c for c in COLUMN_KEYS if c in request.POST.getlist("columns")] or list(DEFAULT_COLUMNS)
     Preference.objects.update_or_create(user=request.user, key=PREFERENCE_KEY, defaults={"value": columns})
     audit.record(request, "preference.columns", params={"columns": columns}, result=cli.format_template(columns))
     messages.success(request, f'Columns saved: docker ps --format "{cli.format_template(columns)}"')
