@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import ipaddress
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import wraps
 from html import escape as e
 from urllib.parse import quote, urlencode
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
@@ -29,6 +32,7 @@ from containers import audit, cli, disclosure, engine, own_container
 from containers.access import get_container_or_404
 from containers.models import Preference
 from containers.roles import forbidden, has_role, role_required
+from containers.streaming import ndjson_response
 
 COLUMNS = [
     ("id", "CONTAINER ID"),
@@ -704,8 +708,8 @@ def container_remove(request: HttpRequest, ref: str) -> HttpResponse:
 # --- bulk actions ---
 
 BULK = {
-    "stop": ("operator", "Stop", "docker stop"),
-    "remove": ("admin", "Remove", "docker rm"),
+    "stop": ("operator", gettext_lazy("Stop"), "docker stop"),
+    "remove": ("admin", gettext_lazy("Remove"), "docker rm"),
 }
 STOPPED_STATES = ("exited", "created", "dead")
 
@@ -724,7 +728,7 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
     scope = {"stop-all": "running", "remove-stopped": "stopped"}.get(verb, "")
     verb = {"stop-all": "stop", "remove-stopped": "remove"}.get(verb, verb)
     if verb not in BULK:
-        messages.error(request, "Choose stop or remove for the selected containers.")
+        messages.error(request, _("Choose stop or remove for the selected containers."))
         return redirect(_next(request, "/containers/"))
     role, title, base = BULK[verb]
     if not has_role(request.user, role):
@@ -734,13 +738,38 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
         base = "docker rm -f"
     if request.POST.get("confirm") != "yes":
         return _bulk_confirm(request, verb, scope, title, base, force)
-    ids = request.POST.getlist("ids")
+    items = _bulk_items(request, verb, base, force)
+    act = _bulk_act(verb, _timeout(request), force)
+    if "application/x-ndjson" in request.headers.get("Accept", ""):
+        return ndjson_response(_bulk_events(items, act, verb, title, base))
+
+    # Without JavaScript (a plain form post): every item done, then the whole report at once.
+    # 2. the engine calls at once, a bounded number at a time (as `docker stop a b c` does)
+    todo = [item for item in items if item["entry"] is not None]
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(len(todo), settings.BULK_CONCURRENCY)) as pool:
+            list(pool.map(act, todo))
+    # 3. in order: each outcome on record
+    for item in items:
+        _finish_item(item)
+    level, summary, command = _bulk_summary(title, items, base)
+    messages.add_message(request, level, summary)
+    succeeded = [r for r in items if r["ok"]]
+    failed = [r for r in items if not r["ok"]]
+    return render(
+        request,
+        "containers/bulk_result.html",
+        {"results": items, "title": title, "command": command, "failed": failed, "succeeded": succeeded},
+    )
+
+
+def _bulk_items(request: HttpRequest, verb: str, base: str, force: bool) -> list[dict]:
+    """In the selection's order: who each posted ID is, the refusals (the panel's own container),
+    and each attempt on record (audit.begin) before any engine call."""
     rows = _engine_rows()
-    timeout = _timeout(request)
-    # 1. in order: who each one is, refusals, and each attempt on record before any engine call
     items: list[dict] = []
     try:
-        for ref in ids:
+        for ref in request.POST.getlist("ids"):
             cid, name = _identify(rows, ref)
             item = {"name": name, "id": cid, "ok": False, "message": "", "command": f"{base} {name}", "entry": None}
             items.append(item)
@@ -762,9 +791,13 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
             if item["entry"] is not None:
                 audit.finish(item["entry"], ok=False, result="not done: the audit log became unavailable")
         raise
+    return items
 
-    # 2. the engine calls at once, a bounded number at a time (as `docker stop a b c` does)
-    def act(item: dict) -> None:
+
+def _bulk_act(verb: str, timeout: int, force: bool) -> Callable[[dict], dict]:
+    """The engine call for one item (run in a worker thread): its outcome goes into the item."""
+
+    def act(item: dict) -> dict:
         try:
             if verb == "stop":
                 engine.stop_container(item["id"], timeout)
@@ -775,33 +808,84 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
             item["message"] = str(e)
         except Exception as e:  # never leave an attempt open
             item["message"] = f"failed: {type(e).__name__}: {e}"
+        return item
 
-    todo = [item for item in items if item["entry"] is not None]
-    if todo:
-        with ThreadPoolExecutor(max_workers=min(len(todo), settings.BULK_CONCURRENCY)) as pool:
-            list(pool.map(act, todo))
+    return act
 
-    # 3. in order: each outcome on record
-    results = []
-    for item in items:
-        entry = item.pop("entry")
-        if entry is not None:
-            audit.finish(entry, ok=item["ok"], result=item["command"] if item["ok"] else item["message"])
-        results.append(item)
-    succeeded = [r for r in results if r["ok"]]
-    failed = [r for r in results if not r["ok"]]
-    command = f"{base} {' '.join(r['name'] for r in results)}"
+
+def _finish_item(item: dict) -> None:
+    """The item's outcome on record (once: its entry is taken off the item)."""
+    entry = item.pop("entry", None)
+    if entry is not None:
+        audit.finish(entry, ok=item["ok"], result=item["command"] if item["ok"] else item["message"])
+
+
+def _bulk_summary(title: str, items: list[dict], base: str) -> tuple[int, str, str]:
+    """(message level, the summary line, the whole command) once every item is done."""
+    done = sum(1 for r in items if r["ok"])
+    failed = len(items) - done
+    command = f"{base} {' '.join(r['name'] for r in items)}"
+    numbers = {"title": title, "done": done, "total": len(items), "failed": failed, "command": command}
     if failed:
-        messages.warning(
-            request, f"{title}: {len(succeeded)} of {len(results)} done, {len(failed)} failed (see below). {command}"
+        return (
+            messages.WARNING,
+            _("%(title)s: %(done)d of %(total)d done, %(failed)d failed (see below). %(command)s") % numbers,
+            command,
         )
-    else:
-        messages.success(request, f"{title}: {len(succeeded)} of {len(results)} done. {command}")
-    return render(
-        request,
-        "containers/bulk_result.html",
-        {"results": results, "title": title, "command": command, "failed": failed, "succeeded": succeeded},
-    )
+    return messages.SUCCESS, _("%(title)s: %(done)d of %(total)d done. %(command)s") % numbers, command
+
+
+OUTCOMES = {"stop": gettext_lazy("stopped"), "remove": gettext_lazy("removed")}
+
+
+def _item_event(item: dict, verb: str) -> dict:
+    """One line of the streamed report: the container, stopped/removed or the error, the CLI's command."""
+    return {
+        "type": "item",
+        "id": item["id"],
+        "name": item["name"],
+        "ok": item["ok"],
+        "outcome": str(OUTCOMES[verb]) if item["ok"] else _("error"),
+        "message": "" if item["ok"] else item["message"],
+        "command": item["command"],
+    }
+
+
+async def _bulk_events(items: list[dict], act: Callable[[dict], dict], verb: str, title: str, base: str):
+    """The bulk action as NDJSON: a line per item as it finishes (refusals first), then the summary.
+
+    Each outcome is on record as it comes. Should the page go away mid-way, the calls still running
+    finish in their threads and a thread of its own records them (see _finish_when_done)."""
+    todo = [item for item in items if item["entry"] is not None]
+    yield {"type": "start", "command": f"{base} {' '.join(r['name'] for r in items)}", "total": len(items)}
+    for item in items:
+        if item["entry"] is None:
+            yield _item_event(item, verb)
+    pool = ThreadPoolExecutor(max_workers=max(1, min(len(todo), settings.BULK_CONCURRENCY)))
+    running = [pool.submit(act, item) for item in todo]
+    try:
+        for finished in asyncio.as_completed([asyncio.wrap_future(f) for f in running]):
+            item = await finished
+            await sync_to_async(_finish_item)(item)
+            yield _item_event(item, verb)
+    finally:
+        pool.shutdown(wait=False)
+        if any(item.get("entry") is not None for item in todo):
+            threading.Thread(target=_finish_when_done, args=(running, todo), daemon=True).start()
+    level, summary, _command = _bulk_summary(title, items, base)
+    yield {"type": "done", "ok": level == messages.SUCCESS, "message": summary}
+
+
+def _finish_when_done(running: list, items: list[dict]) -> None:
+    """A stream left before its end: the outcomes still open are recorded as their calls end."""
+    from django.db import connection
+
+    wait(running)
+    try:
+        for item in items:
+            _finish_item(item)
+    finally:
+        connection.close()  # this thread's own connection
 
 
 def _engine_rows() -> list[dict]:
@@ -844,11 +928,11 @@ def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base:
         cli_form = f"{base} {' '.join(r.name for r in chosen)}"
     elif scope == "running":
         chosen = [r for r in rows if r.state in ("running", "paused", "restarting")]
-        heading = "Stop all running containers"
+        heading = _("Stop all running containers")
         cli_form = "docker stop $(docker ps -q)"
     elif scope == "stopped":
         chosen = [r for r in rows if r.state in STOPPED_STATES]
-        heading = "Remove all stopped containers"
+        heading = _("Remove all stopped containers")
         cli_form = "docker rm $(docker ps -a -q --filter status=exited --filter status=created --filter status=dead)"
     else:
         chosen = []
@@ -865,7 +949,11 @@ def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base:
     own = [r for r in chosen if own_container.is_own(r.id, r.name)]
     chosen = [r for r in chosen if r not in own]
     if not scope:
-        heading = f"{title} {len(chosen)} selected container{'s' if len(chosen) != 1 else ''}"
+        if verb == "stop":
+            heading = ngettext("Stop %(n)d selected container", "Stop %(n)d selected containers", len(chosen))
+        else:
+            heading = ngettext("Remove %(n)d selected container", "Remove %(n)d selected containers", len(chosen))
+        heading %= {"n": len(chosen)}
         cli_form = f"{base} {' '.join(r.name for r in chosen)}"
     now = time.time()
     return render(
