@@ -26,6 +26,7 @@ import docker.utils.json_stream
 import requests.exceptions
 import urllib3.exceptions
 from django.conf import settings
+from django.utils.translation import gettext
 
 from containers import cli
 
@@ -42,7 +43,10 @@ class EngineUnavailable(EngineError):
     def __init__(self, address: str, detail: str):
         self.address = address
         self.detail = detail
-        super().__init__(f"The Docker engine at {address} cannot be reached: {detail}")
+        super().__init__(
+            gettext("The Docker engine at %(address)s cannot be reached: %(detail)s")
+            % {"address": address, "detail": detail}
+        )
 
 
 class EngineLost(EngineUnavailable):
@@ -53,7 +57,11 @@ class EngineLost(EngineUnavailable):
     def __init__(self, address: str, detail: str):
         self.address = address
         self.detail = detail
-        EngineError.__init__(self, f"The connection to the Docker engine at {address} was lost: {detail}")
+        EngineError.__init__(
+            self,
+            gettext("The connection to the Docker engine at %(address)s was lost: %(detail)s")
+            % {"address": address, "detail": detail},
+        )
 
 
 class EngineTimeout(EngineUnavailable):
@@ -63,8 +71,16 @@ class EngineTimeout(EngineUnavailable):
 
     def __init__(self, address: str, seconds: float | None):
         self.address = address
-        self.detail = f"no answer within {seconds:g} s" if seconds else "no answer within the timeout"
-        EngineError.__init__(self, f"The Docker engine at {address} is not answering ({self.detail}).")
+        self.detail = (
+            gettext("no answer within %(seconds)s s") % {"seconds": f"{seconds:g}"}
+            if seconds
+            else gettext("no answer within the timeout")
+        )
+        EngineError.__init__(
+            self,
+            gettext("The Docker engine at %(address)s is not answering (%(detail)s).")
+            % {"address": address, "detail": self.detail},
+        )
 
 
 class NotFound(EngineError):
@@ -82,7 +98,10 @@ class Ambiguous(EngineError):
         self.ref = ref
         self.matches = matches  # (short id, name)
         listed = ", ".join(f"{cid} ({name})" for cid, name in matches)
-        super().__init__(f"'{ref}' matches {len(matches)} containers: {listed}. Give more characters of the ID.")
+        super().__init__(
+            gettext("'%(ref)s' matches %(count)d containers: %(listed)s. Give more characters of the ID.")
+            % {"ref": ref, "count": len(matches), "listed": listed}
+        )
 
 
 _lock = threading.Lock()
@@ -145,11 +164,11 @@ def forget_clients() -> None:
 def _reason(e: Exception) -> str:
     text = str(e)
     if "Permission denied" in text:
-        return f"permission denied on the engine socket ({text})"
+        return gettext("permission denied on the engine socket (%(error)s)") % {"error": text}
     if "No such file or directory" in text or "FileNotFoundError" in text:
-        return f"no engine socket there; is the Docker daemon running? ({text})"
+        return gettext("no engine socket there; is the Docker daemon running? (%(error)s)") % {"error": text}
     if "Connection refused" in text:
-        return f"connection refused; is the Docker daemon running? ({text})"
+        return gettext("connection refused; is the Docker daemon running? (%(error)s)") % {"error": text}
     return text
 
 
@@ -332,7 +351,9 @@ def resolve_container(ref: str) -> ContainerRef:
 
 
 def _prefix_hint(wanted: str) -> str:
-    return " (an ID prefix needs at least 3 characters)" if len(wanted) < MIN_PREFIX else ""
+    if len(wanted) >= MIN_PREFIX:
+        return ""
+    return " " + gettext("(an ID prefix needs at least %(n)d characters)") % {"n": MIN_PREFIX}
 
 
 def _ambiguous(prefix: str) -> ContainerRef:
@@ -407,33 +428,36 @@ def parse_image_reference(text: str) -> ImageReference:
     distribution/reference that Docker uses. ValueError says what is wrong."""
     text = (text or "").strip()
     if not text:
-        raise ValueError("Give an image name, such as debian:bookworm")
+        raise ValueError(gettext("Give an image name, such as debian:bookworm"))
     if any(ch.isspace() for ch in text):
-        raise ValueError(f"'{text}' is not a valid image reference: it contains spaces")
+        raise ValueError(gettext("'%(text)s' is not a valid image reference: it contains spaces") % {"text": text})
     m = cli.REFERENCE.match(text)
     if not m:
         if cli.REFERENCE.match(text.lower()):
-            raise ValueError(
-                f"'{text}' is not a valid image reference: repository names must be lowercase"
-                f" ('{_lowercase_name(text)}')"
-            )
-        raise ValueError(f"'{text}' is not a valid image reference; use name[:tag], e.g. debian:bookworm")
+            raise ValueError(_lowercase_error(text))
+        raise ValueError(
+            gettext("'%(text)s' is not a valid image reference; use name[:tag], e.g. debian:bookworm") % {"text": text}
+        )
     registry = m["domain"] or ""
     if registry and not any(c in registry for c in ".:[") and registry != "localhost" and registry != registry.lower():
         # not a registry host (no dot, port or localhost) but the first path component, as Docker reads it
-        raise ValueError(
-            f"'{text}' is not a valid image reference: repository names must be lowercase ('{_lowercase_name(text)}')"
-        )
+        raise ValueError(_lowercase_error(text))
     repository = f"{registry}/{m['path']}" if registry else m["path"]
     if re.fullmatch(r"[a-f0-9]{64}", m["path"]):
         raise ValueError(
-            f"'{text}' is not a valid image reference: a 64-character hexadecimal name reads as an image"
-            " ID, which cannot be pulled; give the repository name"
+            gettext(
+                "'%(text)s' is not a valid image reference: a 64-character hexadecimal name reads as an image"
+                " ID, which cannot be pulled; give the repository name"
+            )
+            % {"text": text}
         )
     if len(repository) > 255:
         raise ValueError(
-            f"'{text[:40]}…' is not a valid image reference: the repository name is {len(repository)}"
-            " characters long, 255 at most"
+            gettext(
+                "'%(text)s…' is not a valid image reference: the repository name is %(length)d"
+                " characters long, 255 at most"
+            )
+            % {"text": text[:40], "length": len(repository)}
         )
     digest = m["digest"] or ""
     if digest:
@@ -441,15 +465,28 @@ def parse_image_reference(text: str) -> ImageReference:
         length = _DIGEST_LENGTHS.get(algorithm)
         if length is None:
             raise ValueError(
-                f"'{text}' is not a valid image reference: unsupported digest algorithm '{algorithm}'"
-                " (sha256, sha384 or sha512)"
+                gettext(
+                    "'%(text)s' is not a valid image reference: unsupported digest algorithm '%(algorithm)s'"
+                    " (sha256, sha384 or sha512)"
+                )
+                % {"text": text, "algorithm": algorithm}
             )
         if len(encoded) != length or encoded != encoded.lower():
             raise ValueError(
-                f"'{text}' is not a valid image reference: a {algorithm} digest is {length} lowercase"
-                f" hexadecimal characters, this one has {len(encoded)}"
+                gettext(
+                    "'%(text)s' is not a valid image reference: a %(algorithm)s digest is %(length)d lowercase"
+                    " hexadecimal characters, this one has %(found)d"
+                )
+                % {"text": text, "algorithm": algorithm, "length": length, "found": len(encoded)}
             )
     return ImageReference(repository=repository, tag=m["tag"] or "latest", digest=digest)
+
+
+def _lowercase_error(text: str) -> str:
+    return gettext("'%(text)s' is not a valid image reference: repository names must be lowercase ('%(hint)s')") % {
+        "text": text,
+        "hint": _lowercase_name(text),
+    }
 
 
 def _lowercase_name(text: str) -> str:
@@ -502,10 +539,10 @@ def pull(ref: ImageReference):
 def _pull_error(ref: ImageReference, text: str) -> str:
     lowered = text.lower()
     if "not found" in lowered or "manifest unknown" in lowered or "does not exist" in lowered:
-        return f"Image {ref} was not found in its registry: {text}"
+        return gettext("Image %(ref)s was not found in its registry: %(error)s") % {"ref": ref, "error": text}
     if "dial tcp" in lowered or "no such host" in lowered or "connection refused" in lowered or "timeout" in lowered:
-        return f"The registry for {ref} cannot be reached: {text}"
-    return f"Pulling {ref} failed: {text}"
+        return gettext("The registry for %(ref)s cannot be reached: %(error)s") % {"ref": ref, "error": text}
+    return gettext("Pulling %(ref)s failed: %(error)s") % {"ref": ref, "error": text}
 
 
 # === end images: references and pulling ===
@@ -763,12 +800,18 @@ def ensure_dangling(image_id: str) -> None:
     """Conflict unless `image_id` is a full image ID (sha256:…) of an untagged image no container
     uses: what `docker image prune` would remove. Checked just before the removal."""
     if not re.fullmatch(r"sha256:[0-9a-f]{64}", image_id):
-        raise Conflict(f"{image_id[:80]} is not an image ID (sha256:…); prune removes dangling images by ID only")
+        raise Conflict(
+            gettext("%(id)s is not an image ID (sha256:…); prune removes dangling images by ID only")
+            % {"id": image_id[:80]}
+        )
     info = inspect_image(image_id)
     if info.get("RepoTags"):
-        raise Conflict(f"{image_id[7:19]} is tagged {', '.join(info['RepoTags'])}: not dangling, so prune keeps it")
+        raise Conflict(
+            gettext("%(id)s is tagged %(tags)s: not dangling, so prune keeps it")
+            % {"id": image_id[7:19], "tags": ", ".join(info["RepoTags"])}
+        )
     if containers_using_image(image_id):
-        raise Conflict(f"{image_id[7:19]} is used by a container: prune keeps it")
+        raise Conflict(gettext("%(id)s is used by a container: prune keeps it") % {"id": image_id[7:19]})
 
 
 def remove_image(ref: str, force: bool = False) -> list[str]:
@@ -783,11 +826,19 @@ def remove_image(ref: str, force: bool = False) -> list[str]:
                 listed = ", ".join(f"{u.name} ({u.id[:12]}, {u.state})" for u in users)
                 running = [u for u in users if u.state in ("running", "paused", "restarting")]
                 fix = (
-                    "Stop and remove the container first; even force cannot delete an image a running container uses."
+                    gettext(
+                        "Stop and remove the container first; even force cannot delete an image a running container uses."
+                    )
                     if running
-                    else "Remove the container first, or use force (which only removes the name; the layers stay for the container)."
+                    else gettext(
+                        "Remove the container first, or use force (which only removes the name; the layers stay for the container)."
+                    )
                 )
-                raise ImageInUse(f"Image {ref} is in use by container {listed}. {fix}", users) from e
+                raise ImageInUse(
+                    gettext("Image %(ref)s is in use by container %(containers)s. %(fix)s")
+                    % {"ref": ref, "containers": listed, "fix": fix},
+                    users,
+                ) from e
             raise Conflict(f"rmi {ref}: {_explanation(e)}") from e
         raise translate(e, f"rmi {ref}") from e
     except Exception as e:
@@ -808,7 +859,9 @@ def tag_image(ref: str, target: ImageReference) -> None:
     except Exception as e:
         raise translate(e, f"tag {ref}") from e
     if ok is False:
-        raise EngineError(f"tag {ref}: the engine refused to tag it as {target}")
+        raise EngineError(
+            gettext("tag %(ref)s: the engine refused to tag it as %(target)s") % {"ref": ref, "target": target}
+        )
 
 
 # === end containers and images (issue 3) ===
@@ -937,7 +990,10 @@ def run_container(image: str, **options) -> ContainerRef:
             discard_container(ref.id)
         except EngineError:
             pass
-        raise EngineError(f"{ref.name} could not start, so it was removed again. The engine said: {e}") from e
+        raise EngineError(
+            gettext("%(name)s could not start, so it was removed again. The engine said: %(error)s")
+            % {"name": ref.name, "error": e}
+        ) from e
     return ref
 
 

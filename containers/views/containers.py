@@ -22,6 +22,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -739,9 +740,10 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
     if request.POST.get("confirm") != "yes":
         return _bulk_confirm(request, verb, scope, title, base, force)
     items = _bulk_items(request, verb, base, force)
-    act = _bulk_act(verb, _timeout(request), force)
+    language = translation.get_language()
+    act = _bulk_act(verb, _timeout(request), force, language)
     if "application/x-ndjson" in request.headers.get("Accept", ""):
-        return ndjson_response(_bulk_events(items, act, verb, title, base))
+        return ndjson_response(_bulk_events(items, act, verb, title, base, language))
 
     # Without JavaScript (a plain form post): every item done, then the whole report at once.
     # 2. the engine calls at once, a bounded number at a time (as `docker stop a b c` does)
@@ -794,23 +796,29 @@ def _bulk_items(request: HttpRequest, verb: str, base: str, force: bool) -> list
     return items
 
 
-def _bulk_act(verb: str, timeout: int, force: bool) -> Callable[[dict], dict]:
-    """The engine call for one item (run in a worker thread): its outcome goes into the item."""
+def _bulk_act(verb: str, timeout: int, force: bool, language: str) -> Callable[[dict], dict]:
+    """The engine call for one item (run in a worker thread): its outcome, in the page's language,
+    goes into the item."""
 
     def act(item: dict) -> dict:
-        try:
-            if verb == "stop":
-                engine.stop_container(item["id"], timeout)
-            else:
-                engine.remove_container(item["id"], force=force)
-            item["ok"], item["message"] = True, "done"
-        except engine.EngineError as e:  # engine down included: every item gets its line in the report
-            item["message"] = str(e)
-        except Exception as e:  # never leave an attempt open
-            item["message"] = f"failed: {type(e).__name__}: {e}"
-        return item
+        with translation.override(language):
+            return _act_on(item, verb, timeout, force)
 
     return act
+
+
+def _act_on(item: dict, verb: str, timeout: int, force: bool) -> dict:
+    try:
+        if verb == "stop":
+            engine.stop_container(item["id"], timeout)
+        else:
+            engine.remove_container(item["id"], force=force)
+        item["ok"], item["message"] = True, "done"
+    except engine.EngineError as e:  # engine down included: every item gets its line in the report
+        item["message"] = str(e)
+    except Exception as e:  # never leave an attempt open
+        item["message"] = f"failed: {type(e).__name__}: {e}"
+    return item
 
 
 def _finish_item(item: dict) -> None:
@@ -838,20 +846,22 @@ def _bulk_summary(title: str, items: list[dict], base: str) -> tuple[int, str, s
 OUTCOMES = {"stop": gettext_lazy("stopped"), "remove": gettext_lazy("removed")}
 
 
-def _item_event(item: dict, verb: str) -> dict:
+def _item_event(item: dict, verb: str, language: str) -> dict:
     """One line of the streamed report: the container, stopped/removed or the error, the CLI's command."""
+    with translation.override(language):
+        outcome = str(OUTCOMES[verb]) if item["ok"] else _("error")
     return {
         "type": "item",
         "id": item["id"],
         "name": item["name"],
         "ok": item["ok"],
-        "outcome": str(OUTCOMES[verb]) if item["ok"] else _("error"),
+        "outcome": outcome,
         "message": "" if item["ok"] else item["message"],
         "command": item["command"],
     }
 
 
-async def _bulk_events(items: list[dict], act: Callable[[dict], dict], verb: str, title: str, base: str):
+async def _bulk_events(items: list[dict], act: Callable[[dict], dict], verb: str, title: str, base: str, language: str):
     """The bulk action as NDJSON: a line per item as it finishes (refusals first), then the summary.
 
     Each outcome is on record as it comes. Should the page go away mid-way, the calls still running
@@ -860,19 +870,20 @@ async def _bulk_events(items: list[dict], act: Callable[[dict], dict], verb: str
     yield {"type": "start", "command": f"{base} {' '.join(r['name'] for r in items)}", "total": len(items)}
     for item in items:
         if item["entry"] is None:
-            yield _item_event(item, verb)
+            yield _item_event(item, verb, language)
     pool = ThreadPoolExecutor(max_workers=max(1, min(len(todo), settings.BULK_CONCURRENCY)))
     running = [pool.submit(act, item) for item in todo]
     try:
         for finished in asyncio.as_completed([asyncio.wrap_future(f) for f in running]):
             item = await finished
             await sync_to_async(_finish_item)(item)
-            yield _item_event(item, verb)
+            yield _item_event(item, verb, language)
     finally:
         pool.shutdown(wait=False)
         if any(item.get("entry") is not None for item in todo):
             threading.Thread(target=_finish_when_done, args=(running, todo), daemon=True).start()
-    level, summary, _command = _bulk_summary(title, items, base)
+    with translation.override(language):
+        level, summary, _command = _bulk_summary(title, items, base)
     yield {"type": "done", "ok": level == messages.SUCCESS, "message": summary}
 
 
