@@ -813,7 +813,7 @@ def _act_on(item: dict, verb: str, timeout: int, force: bool) -> dict:
             engine.stop_container(item["id"], timeout)
         else:
             engine.remove_container(item["id"], force=force)
-        item["ok"], item["message"] = True, "done"
+        item["ok"], item["message"] = True, _("done")
     except engine.EngineError as e:  # engine down included: every item gets its line in the report
         item["message"] = str(e)
     except Exception as e:  # never leave an attempt open
