@@ -17,12 +17,14 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from containers import audit, live_rows
-from containers.events import EVENTS_GROUP, ensure_listener, localized
+from containers.engine import Engine, UnknownHost, engine_for
+from containers.events import PANEL_GROUP, ensure_listener, events_group, localized
 from containers.roles import has_role
 from containers.sessions import session_fingerprint, session_problem, session_still_valid
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_UNKNOWN_HOST = 4404
 # The user's role changed: reconnect, so the role is checked again (see static/js/live.js).
 CLOSE_ROLE_CHANGED = 4000
 # The channel layer (Redis) cannot be reached: no live updates for now; the page retries.
@@ -41,6 +43,7 @@ class PanelConsumer(AsyncWebsocketConsumer):
 
     role = "viewer"
     refused = False
+    engine: Engine
     user_group_name = ""
     layer_error = ""
 
@@ -56,6 +59,11 @@ class PanelConsumer(AsyncWebsocketConsumer):
         if not await database_sync_to_async(has_role)(user, self.role):
             await self.refuse(CLOSE_FORBIDDEN, f"{user} lacks the {self.role} role")
             return
+        try:  # the host the route names (/ws/hosts/<name>/...), else the default host
+            self.engine = await database_sync_to_async(engine_for)(self.url_kwargs().get("host"))
+        except UnknownHost as e:
+            await self.refuse(CLOSE_UNKNOWN_HOST, str(e))
+            return
         try:
             await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
             self.user_group_name = user_group(user.pk)
@@ -63,6 +71,9 @@ class PanelConsumer(AsyncWebsocketConsumer):
             log.warning("channel layer unavailable: %s", e)
             self.layer_error = f"{type(e).__name__}: {e}"
         await self.start()
+
+    def url_kwargs(self) -> dict:
+        return (self.scope.get("url_route") or {}).get("kwargs") or {}
 
     async def refuse(self, code: int, why: str) -> None:
         self.refused = True
@@ -116,11 +127,12 @@ class EventsConsumer(PanelConsumer):
         self.pending: dict[str, set[str]] = {}  # container ID -> actions heard in this burst
         self.burst = 0
         self.profile: tuple[list[str], bool] | None = None
-        self.language = _language_of(self.scope)  # the toasts' language, as the page's
-        listener = ensure_listener()
+        self.language = _language_of(self.scope, self.engine)  # the toasts' language, as the page's
+        listener = ensure_listener(self.engine)
         if not self.layer_error:
             try:
-                await self.channel_layer.group_add(EVENTS_GROUP, self.channel_name)
+                await self.channel_layer.group_add(events_group(self.engine.name), self.channel_name)
+                await self.channel_layer.group_add(PANEL_GROUP, self.channel_name)
                 self.joined = True
             except Exception as e:
                 self.layer_error = f"{type(e).__name__}: {e}"
@@ -145,7 +157,8 @@ class EventsConsumer(PanelConsumer):
             self.flusher.cancel()
         if self.joined:
             try:
-                await self.channel_layer.group_discard(EVENTS_GROUP, self.channel_name)
+                await self.channel_layer.group_discard(events_group(self.engine.name), self.channel_name)
+                await self.channel_layer.group_discard(PANEL_GROUP, self.channel_name)
             except Exception as e:
                 log.warning("channel layer unavailable: %s", e)
         await super().disconnect(code)
@@ -160,9 +173,8 @@ class EventsConsumer(PanelConsumer):
         if self.profile is None:  # the user's columns and role, once per socket
             self.profile = await database_sync_to_async(_profile)(self.scope["user"])
         columns, can_operate = self.profile
-        self.watch = live_rows.Watch(
-            live_rows.listing_for(query), columns, can_operate, _port_links_of(self.scope), self.language
-        )
+        links, language = _page_of(self.scope, self.engine)
+        self.watch = live_rows.Watch(live_rows.listing_for(query), columns, can_operate, links, language)
         # the page stops fetching rows; the query says which watch message this answers
         await self.send(text_data=json.dumps({"kind": "watching", "query": query}))
 
@@ -192,7 +204,7 @@ class EventsConsumer(PanelConsumer):
                     continue
                 ids = sorted(heard)
                 try:
-                    rows = await live_rows.rows_for(ids, burst, watch.size)
+                    rows = await live_rows.rows_for(self.engine, ids, burst, watch.size)
                 except Exception as e:  # the engine went away: its own event tells the page
                     log.info("live rows: %s", e)
                     continue
@@ -216,30 +228,35 @@ def _profile(user) -> tuple[list[str], bool]:
     return chosen_columns(user), has_role(user, "operator")
 
 
-def _request_of(scope: dict):
-    """The socket's handshake as a GET request, to decide things as for the page itself."""
+def _request_of(scope: dict, engine: Engine):
+    """The socket's handshake as a GET request of its page, to decide things as for the page itself."""
     from django.core.handlers.asgi import ASGIRequest
 
     http = {**scope, "type": "http", "method": "GET", "scheme": "https" if scope.get("scheme") == "wss" else "http"}
-    return ASGIRequest(http, io.BytesIO())
+    request = ASGIRequest(http, io.BytesIO())
+    request.engine = engine
+    request.host_name = ((scope.get("url_route") or {}).get("kwargs") or {}).get("host")
+    return request
 
 
-def _language_of(scope: dict) -> str:
+def _language_of(scope: dict, engine: Engine) -> str:
     """The page's language: the session's choice (UserLanguageMiddleware), else LocaleMiddleware's."""
     from containers import language
 
     chosen = (scope.get("session") or {}).get(language.SESSION_KEY)
     if chosen and language.supported(chosen):
         return chosen
-    return translation.get_language_from_request(_request_of(scope))
+    return translation.get_language_from_request(_request_of(scope, engine))
 
 
-def _port_links_of(scope: dict):
-    """Where the rows' port links point, decided as for the page (port_links)."""
+def _page_of(scope: dict, engine: Engine) -> tuple:
+    """Where the rows' port links point and the page's language, decided as for the page itself
+    (port_links; LocaleMiddleware, then the session's choice as UserLanguageMiddleware)."""
     from containers.views.containers import PortLinks, port_links
 
+    code = _language_of(scope, engine)
     try:
-        return port_links(_request_of(scope))
+        return port_links(_request_of(scope, engine)), code
     except Exception as e:  # a host Django refuses: no links rather than wrong ones
         log.info("live rows: no port links: %s", e)
-        return PortLinks("", "")
+        return PortLinks("", ""), code

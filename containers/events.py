@@ -1,12 +1,15 @@
-"""Live updates: one engine-events listener per server process, and the panel's own "who did what".
+"""Live updates: one engine-events listener per Docker host and server process, and the panel's own
+"who did what".
 
-The listener is an asyncio task in the server's event loop, started by the first events socket. A
-daemon thread reads the engine's (blocking) event stream and hands each event to the loop, which
-publishes a small message to the channel-layer group EVENTS_GROUP. After the stream breaks (engine
+A host's listener is an asyncio task in the server's event loop, started by the first events socket
+of a page of that host. A daemon thread reads the engine's (blocking) event stream and hands each
+event to the loop, which publishes a small message to that host's channel-layer group
+(events_group(name)): events of one host reach only that host's pages. What users do (audit
+entries) goes to PANEL_GROUP, which every page joins, naming the host. After the stream breaks (engine
 restart) it reconnects with since= the last event's time and drops what it already published.
 
-With Redis several server processes each run a listener, but only one publishes at a time: the one
-holding a lease in Redis (SET NX with expiry, renewed while alive). Publishing from every process
+With Redis several server processes each run a listener per host, but only one publishes at a time:
+the one holding the host's lease in Redis (SET NX with expiry, renewed while alive). Publishing from every process
 would hand each browser one copy per process. The leader also stores its cursor in Redis, so a
 process taking over after the leader died resumes where it stopped, without gaps or repeats.
 """
@@ -28,20 +31,32 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 
-from containers import engine
+from containers.engine import Engine, EngineError, EventStream, default_engine, since_of
 from containers.roles import ROLE_LABELS
 
 log = logging.getLogger(__name__)
 
-EVENTS_GROUP = "engine-events"
+# Every events socket joins it: what users do (and any message for all pages), whatever the host.
+PANEL_GROUP = "engine-events"
 # Which process published a message; tests and logs use it to tell processes apart.
 ORIGIN = f"{socket.gethostname()}:{os.getpid()}"
 RECONNECT_DELAYS = (0.5, 1, 2, 5, 10)
-LEASE_KEY = "dockerpanel:events:leader"
-CURSOR_KEY = "dockerpanel:events:cursor"
 LEASE_SECONDS = 6.0
 
 _END = object()
+
+
+def events_group(host: str) -> str:
+    """The channel-layer group of one host's engine events."""
+    return f"engine-events.{host}"
+
+
+def lease_key(host: str) -> str:
+    return f"dockerpanel:events:{host}:leader"
+
+
+def cursor_key(host: str) -> str:
+    return f"dockerpanel:events:{host}:cursor"
 
 
 def event_key(event: dict) -> str:
@@ -86,9 +101,10 @@ class RedisLease:
     )
     RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
-    def __init__(self, url: str, seconds: float = LEASE_SECONDS):
+    def __init__(self, url: str, host: str, seconds: float = LEASE_SECONDS):
         import redis.asyncio
 
+        self.lease_key, self.cursor_key = lease_key(host), cursor_key(host)
         self.redis = redis.asyncio.Redis.from_url(url)
         self.token = f"{ORIGIN}:{uuid.uuid4().hex[:8]}"
         self.ms = int(seconds * 1000)
@@ -98,7 +114,7 @@ class RedisLease:
         """Wait until this process leads."""
         while True:
             try:
-                if await self.redis.set(LEASE_KEY, self.token, nx=True, px=self.ms):
+                if await self.redis.set(self.lease_key, self.token, nx=True, px=self.ms):
                     self.held = True
                     log.info("engine events: %s leads", ORIGIN)
                     return
@@ -111,7 +127,7 @@ class RedisLease:
         while self.held:
             await asyncio.sleep(self.ms / 3000)
             try:
-                self.held = bool(await self.redis.eval(self.RENEW, 1, LEASE_KEY, self.token, self.ms))
+                self.held = bool(await self.redis.eval(self.RENEW, 1, self.lease_key, self.token, self.ms))
             except Exception as e:
                 log.warning("engine events: Redis lease renewal: %s", e)
                 self.held = False
@@ -119,40 +135,43 @@ class RedisLease:
     async def release(self) -> None:
         self.held = False
         try:
-            await self.redis.eval(self.RELEASE, 1, LEASE_KEY, self.token)
+            await self.redis.eval(self.RELEASE, 1, self.lease_key, self.token)
             await self.redis.aclose()
         except Exception:
             pass
 
     async def load_cursor(self) -> Cursor | None:
         try:
-            return Cursor.loads(await self.redis.get(CURSOR_KEY))
+            return Cursor.loads(await self.redis.get(self.cursor_key))
         except Exception as e:
             log.warning("engine events: Redis cursor: %s", e)
             return None
 
     async def save_cursor(self, cursor: Cursor) -> None:
         try:
-            await self.redis.set(CURSOR_KEY, cursor.dumps(), ex=24 * 3600)
+            await self.redis.set(self.cursor_key, cursor.dumps(), ex=24 * 3600)
         except Exception as e:
             log.warning("engine events: Redis cursor: %s", e)
 
 
 class Listener:
-    """Follows the engine's events for one event loop (one server process) and publishes them."""
+    """Follows one engine's events for one event loop (one server process) and publishes them to
+    that host's group."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop):
+    def __init__(self, loop: asyncio.AbstractEventLoop, engine: Engine):
         self.loop = loop
+        self.engine = engine
+        self.group = events_group(engine.name)
         # Events from the moment the first socket asked: nothing in between is missed.
         self.cursor = Cursor(time.time_ns())
         # The open stream, set by the thread that opened it: `halt()` closes it even when the stream
         # opened at the very moment the listener stopped, before the loop saw it.
-        self.stream: engine.EventStream | None = None
+        self.stream: EventStream | None = None
         self.lock = threading.Lock()
         self.stopped = False
         self.down = ""  # why the engine cannot be followed, while it cannot: told to each new page
-        self.lease = RedisLease(settings.REDIS_URL) if settings.REDIS_URL else None
-        self.task = loop.create_task(self.run(), name="engine-events")
+        self.lease = RedisLease(settings.REDIS_URL, engine.name) if settings.REDIS_URL else None
+        self.task = loop.create_task(self.run(), name=f"engine-events-{engine.name}")
 
     async def run(self) -> None:
         layer = get_channel_layer()
@@ -165,18 +184,16 @@ class Listener:
                 self.loop.create_task(self.lease.keep())
                 self.cursor = await self.lease.load_cursor() or self.cursor
             queue: asyncio.Queue = asyncio.Queue()
-            threading.Thread(
-                target=self._follow, args=(engine.since_of(self.cursor.time_nano), queue), daemon=True
-            ).start()
+            threading.Thread(target=self._follow, args=(since_of(self.cursor.time_nano), queue), daemon=True).start()
             while (item := await queue.get()) is not _END:
-                if isinstance(item, engine.EventStream):
+                if isinstance(item, EventStream):
                     if broken:
                         # Pages refresh: what happened beyond the engine's event buffer is not replayed.
                         log.info("engine events: reconnected")
                         await self.publish(layer, {"type": "engine", "action": "reconnected"})
                     failures, broken, down = 0, False, False
                     self.down = ""
-                elif isinstance(item, engine.EngineError):
+                elif isinstance(item, EngineError):
                     if not down:
                         log.warning("engine events: %s", item)
                         await self.publish(layer, {"type": "engine", "action": "unreachable", "error": str(item)})
@@ -197,8 +214,8 @@ class Listener:
     def _follow(self, since: str, queue: asyncio.Queue) -> None:
         """In a daemon thread: open the stream and hand every event to the loop."""
         try:
-            stream = engine.EventStream(since=since)
-        except engine.EngineError as e:
+            stream = self.engine.events(since=since)
+        except EngineError as e:
             self._post(queue, e)
             self._post(queue, _END)
             return
@@ -212,7 +229,7 @@ class Listener:
             self._post(queue, stream)
             for event in stream:
                 self._post(queue, event)
-        except engine.EngineError as e:
+        except EngineError as e:
             self._post(queue, e)
         finally:
             with self.lock:
@@ -228,9 +245,9 @@ class Listener:
             pass
 
     async def publish(self, layer, event: dict) -> None:
-        message = {"kind": "engine", **event, "origin": ORIGIN}
+        message = {"kind": "engine", **event, "host": self.engine.name, "origin": ORIGIN}
         try:
-            await layer.group_send(EVENTS_GROUP, {"type": "engine.event", "event": message})
+            await layer.group_send(self.group, {"type": "engine.event", "event": message})
         except Exception:
             log.exception("engine events: could not publish %s", message)
 
@@ -256,25 +273,28 @@ class Listener:
             await self.lease.release()
 
 
-_listener: Listener | None = None
+_listeners: dict[str, Listener] = {}
 
 
-def ensure_listener() -> Listener:
-    """The running loop's listener, started on first use (from an events socket's connect)."""
-    global _listener
+def ensure_listener(engine: Engine | None = None) -> Listener:
+    """The running loop's listener of a host (the default host when None), started on first use
+    (from an events socket's connect)."""
+    engine = engine or default_engine()
     loop = asyncio.get_running_loop()
-    if _listener is None or _listener.loop is not loop or _listener.task.done():
-        if _listener is not None:
-            _listener.halt()
-        _listener = Listener(loop)
-    return _listener
+    listener = _listeners.get(engine.name)
+    if listener is None or listener.loop is not loop or listener.task.done() or listener.engine is not engine:
+        if listener is not None:
+            listener.halt()
+        listener = _listeners[engine.name] = Listener(loop, engine)
+    return listener
 
 
-async def stop_listener() -> None:
-    global _listener
-    if _listener is not None:
-        await _listener.stop()
-        _listener = None
+async def stop_listener(name: str | None = None) -> None:
+    """Stop the listener of one host, or every listener."""
+    for key in [name] if name else list(_listeners):
+        listener = _listeners.pop(key, None)
+        if listener is not None:
+            await listener.stop()
 
 
 # === panel actions: "alice stopped web" ===
@@ -371,6 +391,6 @@ def publish_panel_entry(entry) -> None:
     if message is None:
         return
     try:
-        async_to_sync(get_channel_layer().group_send)(EVENTS_GROUP, {"type": "engine.event", "event": message})
+        async_to_sync(get_channel_layer().group_send)(PANEL_GROUP, {"type": "engine.event", "event": message})
     except Exception:
         log.exception("could not publish %s", message)

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from containers import engine, own_container, ports
+from containers import own_container, ports
+from containers.engine import CONTAINER_NAME, Engine, parse_image_reference
 from containers.runspec import RESTART_POLICIES, RunSpec
 
 # The engine's rule for container names.
@@ -22,7 +23,7 @@ def check_image(text: str) -> str:
     if re.fullmatch(r"(sha256:)?[a-f0-9]{64}", text.strip()):
         return text.strip()
     try:
-        engine.parse_image_reference(text)
+        parse_image_reference(text)
     except ValueError as e:
         raise forms.ValidationError(str(e)) from None
     return text.strip()
@@ -81,7 +82,7 @@ class RunForm(forms.Form):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        if name and not engine.CONTAINER_NAME.match(name):
+        if name and not CONTAINER_NAME.match(name):
             raise forms.ValidationError(
                 _(
                     "'%(name)s' is not a valid name: use letters, digits and _ . - (2 or more), starting with a letter or digit."
@@ -168,9 +169,9 @@ class RunRequest:
             self.ports = PortRowFormSet(data, prefix="ports")
             self.env = EnvRowFormSet(data, prefix="env")
 
-    def spec(self, check_engine: bool = False) -> RunSpec | None:
-        """The RunSpec, or None with every error on its field. check_engine adds the checks that ask the
-        engine and the host (name taken, host port published or bound)."""
+    def spec(self, engine: Engine | None = None) -> RunSpec | None:
+        """The RunSpec, or None with every error on its field. Given the engine it will run on, adds the
+        checks that ask that engine and its host (name taken, host port published or bound)."""
         valid = all([self.form.is_valid(), self.ports.is_valid(), self.env.is_valid()])
         if not valid:
             return None
@@ -198,8 +199,8 @@ class RunRequest:
             return None
         for index, message in ports.duplicates(bindings):
             fail(index, message)
-        if check_engine and self.form.is_valid() and not any(f.errors for f, _ in rows):
-            self._check_engine(bindings, fail)
+        if engine is not None and self.form.is_valid() and not any(f.errors for f, _ in rows):
+            self._check_engine(engine, bindings, fail)
         if self.form.errors or any(f.errors for f, _ in rows):
             return None
         data = self.form.cleaned_data
@@ -217,13 +218,13 @@ class RunRequest:
             ports=tuple(bindings),
         )
 
-    def _check_engine(self, bindings: list[ports.PortBinding], fail) -> None:
+    def _check_engine(self, engine: Engine, bindings: list[ports.PortBinding], fail) -> None:
         name = self.form.cleaned_data["name"]
         if name and engine.container_name_taken(name):
             self.form.add_error("name", _("The name '%(name)s' is already used by another container.") % {"name": name})
         if self.form.cleaned_data["mode"] != "run":
             return  # a created container binds nothing until it starts
-        check_host_ports(bindings, fail)
+        check_host_ports(engine, bindings, fail)
 
     @property
     def errors(self) -> list[str]:
@@ -235,13 +236,15 @@ class RunRequest:
         return found
 
 
-def check_host_ports(bindings: list[ports.PortBinding], fail) -> None:
-    """fail(index, message) for each host port a running container publishes or a host process holds.
+def check_host_ports(engine: Engine, bindings: list[ports.PortBinding], fail) -> None:
+    """fail(index, message) for each host port a running container of `engine` publishes or a process
+    on its host holds.
 
-    In a container with its own network (the panel's image), a bind there says nothing about the host:
-    the probe is left out and the engine's own "address already in use" stands for it at start."""
+    The bind probe runs only where it sees that host's ports: the engine is on this machine and the
+    panel is not in a container with its own network. Elsewhere (a remote host, the panel's image)
+    the engine's own "address already in use" stands for it at start."""
     used = engine.published_host_ports()
-    probe = own_container.sees_host_ports()
+    probe = own_container.sees_host_ports(engine)
     for index, b in enumerate(bindings):
         for _container_port, host_port in b.pairs():
             if host_port is None:
@@ -313,7 +316,7 @@ class ApacheDeployForm(forms.Form):
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
-        if not engine.CONTAINER_NAME.match(name):
+        if not CONTAINER_NAME.match(name):
             raise forms.ValidationError(_("'%(name)s' is not a valid container name.") % {"name": name})
         return name
 

@@ -3,6 +3,7 @@ engine outages and ambiguous IDs rendered as pages, not 500s."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
+from django.http import Http404
 from django.middleware.gzip import GZipMiddleware as DjangoGZipMiddleware
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -94,6 +95,26 @@ class SessionGuardMiddleware:
             else:
                 sessions.touch(request.session)
         return self.get_response(request)
+
+
+class EngineMiddleware:
+    """Every view works on one Docker host, `request.engine`: the host the URL names
+    (/hosts/<name>/...), or the default host for the unprefixed URLs of before."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        name = view_kwargs.pop("host", None)
+        try:
+            request.engine = engine.engine_for(name)
+        except engine.UnknownHost as e:
+            raise Http404(str(e)) from None
+        request.host_name = name  # None on the unprefixed URLs: links stay unprefixed (containers/links.py)
+        return None
 
 
 class EngineErrorMiddleware:

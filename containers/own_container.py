@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from containers import engine
+from containers.engine import Engine, NotFound
 
 MOUNTINFO = re.compile(r"/containers/([0-9a-f]{64})/(?:hostname|hosts|resolv\.conf) ")
 CGROUP = re.compile(r"(?:/docker/|/docker-)([0-9a-f]{64})")
@@ -70,16 +70,19 @@ def refusal(verb: str, name: str) -> str:
     )
 
 
-def sees_host_ports() -> bool:
-    """Whether binding a port here says anything about the host's ports.
+def sees_host_ports(engine: Engine) -> bool:
+    """Whether binding a port here says anything about the ports of `engine`'s host.
 
-    Not in a container of this engine (the panel runs on the host), or in one on the host's network.
-    In a container with its own network, the bind probe would only see that container's ports."""
+    Only for an engine on this machine (a unix socket), and then when the panel is not in one of its
+    containers (it runs on the host) or is in one on the host's network. In a container with its own
+    network, the bind probe would only see that container's ports."""
+    if not engine.is_local:
+        return False
     own = candidate()
     if not own:
         return True
     try:
         ref = engine.resolve_container(own)
-    except engine.NotFound:
+    except NotFound:
         return True  # in a container of some other engine: this one's ports are not ours to probe
     return engine.network_mode(ref.id) == "host"

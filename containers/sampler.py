@@ -13,7 +13,7 @@ bounded by the setting, not by the number of containers: a wanted container beyo
 reported as not sampled until a slot frees (streams already open keep theirs, so two pages cannot
 make the sampler thrash). `snapshot(None)` asks for every running container, within the same bound.
 The sampler starts on the first request and stops (closing every stream) after IDLE seconds
-without one.
+without one. Each Docker host has its own sampler (for_engine), so the bound is per host.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ import time
 
 from django.conf import settings
 
-from containers import engine, stats
+from containers import stats
+from containers.engine import Engine, EngineError, EngineStream, default_engine
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,15 @@ ALL = "*"
 
 
 class Sampler:
-    def __init__(self, idle: float = 60.0, refresh: float = 2.0, linger: float = 8.0, max_streams: int | None = None):
+    def __init__(
+        self,
+        idle: float = 60.0,
+        refresh: float = 2.0,
+        linger: float = 8.0,
+        max_streams: int | None = None,
+        engine: Engine | None = None,
+    ):
+        self._engine = engine
         self.idle = idle
         self.refresh = refresh
         self.linger = linger
@@ -43,7 +52,7 @@ class Sampler:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._latest: dict[str, dict] = {}
-        self._streams: dict[str, engine.EngineStream | object] = {}  # or _OPENING
+        self._streams: dict[str, EngineStream | object] = {}  # or _OPENING
         self._names: dict[str, str] = {}  # running containers, id -> name, from the last listing
         self._by_short: dict[str, list[str]] = {}  # the same by short ID (12 digits), to resolve prefixes
         self._asked: dict[str, float] = {}  # ID or prefix -> when a page last asked for it
@@ -53,6 +62,10 @@ class Sampler:
         self._last_asked = 0.0
         self._started = 0.0
         self.error = ""
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine or default_engine()
 
     @property
     def max_streams(self) -> int:
@@ -123,9 +136,9 @@ class Sampler:
         try:
             while time.monotonic() - self._last_asked < self.idle:
                 try:
-                    running = {c.id: c.name for c in engine.running_containers()}
+                    running = {c.id: c.name for c in self.engine.running_containers()}
                     self.error = ""
-                except engine.EngineError as e:
+                except EngineError as e:
                     self.error = str(e)
                     running = {}
                 self._follow(running)
@@ -182,8 +195,8 @@ class Sampler:
 
     def _open_and_read(self, cid: str) -> bool:
         try:
-            stream = engine.stats_stream(cid)
-        except engine.EngineError as e:
+            stream = self.engine.stats_stream(cid)
+        except EngineError as e:
             log.info("no stats for %s: %s", cid[:12], e)
             with self._lock:
                 if self._streams.get(cid) is _OPENING:
@@ -199,7 +212,7 @@ class Sampler:
             stream.close()  # no longer wanted (or the sampler stopped) while the stream opened
         return True
 
-    def _read(self, cid: str, stream: engine.EngineStream) -> None:
+    def _read(self, cid: str, stream: EngineStream) -> None:
         try:
             for sample in stream:
                 if not stats.is_running_sample(sample):
@@ -226,4 +239,14 @@ class Sampler:
                     self._latest.pop(cid, None)
 
 
-default = Sampler()
+_lock = threading.Lock()
+_samplers: dict[str, Sampler] = {}
+
+
+def for_engine(engine: Engine) -> Sampler:
+    """The sampler of one host, made on first use."""
+    with _lock:
+        found = _samplers.get(engine.name)
+        if found is None or found.engine is not engine:
+            found = _samplers[engine.name] = Sampler(engine=engine)
+        return found

@@ -47,7 +47,6 @@ from channels.db import database_sync_to_async
 
 from containers import audit, engine
 from containers.consumers import PanelConsumer
-from containers.streaming import short_call
 
 CHUNK = 65536
 BATCH_S = 0.004
@@ -143,10 +142,6 @@ class OutputPacing:
             self.recent_bytes -= self.recent.popleft()[1]
 
 
-async def in_engine_thread(fn, *args):
-    return await short_call(fn, *args)
-
-
 def _query(scope) -> dict[str, str]:
     raw = parse_qs(scope.get("query_string", b"").decode("utf-8", "replace"))
     return {k: v[-1] for k, v in raw.items()}
@@ -205,7 +200,7 @@ class TerminalConsumer(PanelConsumer):
         started = None
         try:
             self.prepare(options)
-            self.target = await in_engine_thread(self.find_target, ref)
+            self.target = await self.engine.short_call(self.find_target, ref)
             # on record before the process starts; refused if the audit log cannot be written
             started = await database_sync_to_async(audit.begin)(
                 self.scope,
@@ -214,7 +209,7 @@ class TerminalConsumer(PanelConsumer):
                 target_name=self.target.name,
                 params=self.audit_params(),
             )
-            self.stream = await in_engine_thread(self.open_stream)
+            self.stream = await self.engine.short_call(self.open_stream)
         except (engine.EngineError, ValueError, audit.AuditUnavailable) as e:
             if started is not None:
                 await database_sync_to_async(audit.finish)(started, ok=False, result=str(e))
@@ -236,8 +231,8 @@ class TerminalConsumer(PanelConsumer):
         """Check the request's options before anything runs (ValueError to refuse)."""
 
     def find_target(self, ref: str) -> engine.TerminalTarget:
-        found = engine.resolve_container(ref)
-        target = engine.terminal_target(found)
+        found = self.engine.resolve_container(ref)
+        target = self.engine.terminal_target(found)
         if not target.running:
             state = target.status or "not running"
             todo = "unpause" if state == "paused" else "start"
@@ -276,7 +271,7 @@ class TerminalConsumer(PanelConsumer):
             pacing.sent(time.monotonic(), len(data))
         self.ended = True
         try:
-            status = await in_engine_thread(self.ending)
+            status = await self.engine.short_call(self.ending)
         except engine.NotFound:
             status = {"type": "exit", "code": None, "message": f"The container {self.target.name} was removed."}
         except engine.EngineError as e:
@@ -315,7 +310,7 @@ class TerminalConsumer(PanelConsumer):
             if cols and rows:
                 self.cols, self.rows = cols, rows
                 try:
-                    await in_engine_thread(self.resize, cols, rows)
+                    await self.engine.short_call(self.resize, cols, rows)
                 except engine.EngineError:
                     pass  # the process is ending; its exit status follows
         elif isinstance(control, dict) and control.get("type") == "ack":
@@ -342,7 +337,7 @@ class TerminalConsumer(PanelConsumer):
             self.reader.cancel()
         if self.stream is not None:
             try:
-                await in_engine_thread(self.release)
+                await self.engine.short_call(self.release)
             except engine.EngineError as e:
                 await self.record(ok=False, result=f"session closed; cleaning up failed: {e}", closing=True)
             else:
@@ -398,24 +393,24 @@ class ExecConsumer(TerminalConsumer):
 
     def open_stream(self) -> engine.TerminalStream:
         o = self.options
-        return engine.exec_terminal(self.target.id, o.cmd, o.user, o.workdir, self.cols or 0, self.rows or 0)
+        return self.engine.exec_terminal(self.target.id, o.cmd, o.user, o.workdir, self.cols or 0, self.rows or 0)
 
     def resize(self, cols: int, rows: int) -> None:
-        engine.resize_exec(self.stream.exec_id, cols, rows)
+        self.engine.resize_exec(self.stream.exec_id, cols, rows)
 
     def ending(self) -> dict:
-        code = engine.exec_exit_code(self.stream.exec_id)
+        code = self.engine.exec_exit_code(self.stream.exec_id)
         self.exit_code = code
         if code is None or code >= 128:  # killed: perhaps with the whole container, which takes a moment to show
             for _ in range(10):
-                if not engine.terminal_target(self.target.id).running:
+                if not self.engine.terminal_target(self.target.id).running:
                     return {"type": "exit", "code": code, "message": f"The container {self.target.name} stopped."}
                 time.sleep(0.1)
         return {"type": "exit", "code": code, "message": f"The process exited with code {code}."}
 
     def release(self) -> None:
         try:
-            engine.kill_terminal(self.stream)  # the shell and whatever it started
+            self.engine.kill_terminal(self.stream)  # the shell and whatever it started
         finally:
             self.stream.close()
 
@@ -439,20 +434,20 @@ class AttachConsumer(TerminalConsumer):
         return target
 
     def open_stream(self) -> engine.TerminalStream:
-        stream = engine.attach_terminal(self.target.id)
+        stream = self.engine.attach_terminal(self.target.id)
         if self.cols and self.rows:
             try:
-                engine.resize_container(self.target.id, self.cols, self.rows)
+                self.engine.resize_container(self.target.id, self.cols, self.rows)
             except engine.EngineError:
                 pass
         return stream
 
     def resize(self, cols: int, rows: int) -> None:
-        engine.resize_container(self.target.id, cols, rows)
+        self.engine.resize_container(self.target.id, cols, rows)
 
     def ending(self) -> dict:
         detaching = self.last_keys == DETACH_KEYS
-        code = engine.container_exit_code(self.target.id, wait_s=0.5 if detaching else 3.0)
+        code = self.engine.container_exit_code(self.target.id, wait_s=0.5 if detaching else 3.0)
         if code is None:
             return {"type": "detached", "message": f"Detached; {self.target.name} is still running."}
         self.exit_code = code

@@ -15,7 +15,6 @@ from urllib.parse import parse_qs
 
 from containers import engine, logs, stats
 from containers.consumers import PanelConsumer
-from containers.streaming import short_call
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
@@ -61,7 +60,7 @@ class ContainerConsumer(PanelConsumer):
     async def resolve(self) -> engine.ContainerRef | None:
         ref = self.scope["url_route"]["kwargs"]["ref"]
         try:
-            return await short_call(engine.resolve_container, ref)
+            return await self.engine.short_call(self.engine.resolve_container, ref)
         except engine.EngineError as e:
             await self.fail(str(e), CLOSE_NOT_FOUND if isinstance(e, engine.NotFound) else CLOSE_BAD_REQUEST)
             return None
@@ -74,7 +73,7 @@ class ContainerConsumer(PanelConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.stream is not None:
-            await short_call(self.stream.close)
+            await self.engine.short_call(self.stream.close)
         await super().disconnect(code)
 
 
@@ -116,9 +115,15 @@ class LogsConsumer(ContainerConsumer):
         try:
             tty = container.tty
             if tty is None:
-                tty = await short_call(engine.container_tty, container.id)
-            self.stream = await short_call(
-                engine.logs, container.id, follow=follow, tail=tail, since=since, timestamps=self.timestamps, tty=tty
+                tty = await self.engine.short_call(self.engine.container_tty, container.id)
+            self.stream = await self.engine.short_call(
+                self.engine.logs,
+                container.id,
+                follow=follow,
+                tail=tail,
+                since=since,
+                timestamps=self.timestamps,
+                tty=tty,
             )
         except engine.EngineError as e:
             await self.fail(str(e), CLOSE_BAD_REQUEST)
@@ -207,7 +212,7 @@ class StatsConsumer(ContainerConsumer):
         if container is None:
             return
         try:
-            self.stream = await short_call(engine.stats_stream, container.id)
+            self.stream = await self.engine.short_call(self.engine.stats_stream, container.id)
         except engine.EngineError as e:
             await self.fail(str(e), CLOSE_BAD_REQUEST)
             return

@@ -99,6 +99,7 @@ MIDDLEWARE = [
     "containers.middleware.InterruptedAttemptsMiddleware",
     "containers.middleware.FirstRunMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "containers.middleware.EngineMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -113,6 +114,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
+            # {% url %} that adds the page's Docker host to a host page's URL names
+            "builtins": ["containers.templatetags.hosturl"],
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",

@@ -112,9 +112,9 @@ def _close_database_pools(request):
 @pytest.fixture(autouse=True)
 def _fresh_engine_client():
     """Each test starts with no cached engine client (some tests point DOCKER_HOST elsewhere)."""
-    engine.forget_clients()
+    engine.default_engine().forget_clients()
     yield
-    engine.forget_clients()
+    engine.default_engine().forget_clients()
 
 
 @pytest.fixture(autouse=True)

@@ -188,8 +188,8 @@ def test_a_pause_waits_for_an_exec_the_panel_is_starting_in_that_container(make_
     (every call touching that container waits on it), so the panel keeps its own two apart."""
     box = make_container()
     paused = threading.Event()
-    with engine.exec_gate.exec_start(box.id):  # an exec of the panel's is being started...
-        pausing = threading.Thread(target=lambda: (engine.pause_container(box.id), paused.set()))
+    with engine.default_engine().exec_gate.exec_start(box.id):  # an exec of the panel's is being started...
+        pausing = threading.Thread(target=lambda: (engine.default_engine().pause_container(box.id), paused.set()))
         pausing.start()
         assert not paused.wait(1.0), "the pause went ahead while an exec was being started"
         assert dk.api.inspect_container(box.id)["State"]["Paused"] is False

@@ -48,7 +48,7 @@ def test_it_stops_the_selected_containers_at_once_as_the_cli_does(operator_clien
 
     boxes = [make_container(command="sleep 3600") for _ in range(3)]
     spans: dict[str, tuple[float, float]] = {}
-    real_stop = engine.stop_container
+    real_stop = engine.default_engine().stop_container
 
     def timed_stop(cid, timeout):
         import time
@@ -59,7 +59,7 @@ def test_it_stops_the_selected_containers_at_once_as_the_cli_does(operator_clien
         finally:
             spans[cid] = (began, time.monotonic())
 
-    monkeypatch.setattr(engine, "stop_container", timed_stop)
+    monkeypatch.setattr(engine.default_engine(), "stop_container", timed_stop)
     r = operator_client.post(
         "/containers/bulk/",
         {"action": "stop", "confirm": "yes", "timeout": "2", "ids": [b.id for b in boxes]},

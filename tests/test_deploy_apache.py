@@ -11,7 +11,6 @@ from asgiref.sync import async_to_sync
 from containers import engine
 from containers.models import AuditEntry
 from containers.ports import free_host_port
-from containers.streaming import iterate_in_thread
 from tests.conftest import BUSYBOX, DEBIAN, TEMP_IMAGE_PREFIX, unique
 
 pytestmark = pytest.mark.django_db
@@ -175,7 +174,9 @@ def test_it_removes_only_demo_containers(admin_client, make_container, dk):
 
 def test_it_streams_exec_output_with_the_exit_code(make_container):
     c = make_container()
-    events = list(engine.exec_stream(c.id, ["sh", "-c", "echo out; echo err >&2; echo ünïcode; exit 3"]))
+    events = list(
+        engine.default_engine().exec_stream(c.id, ["sh", "-c", "echo out; echo err >&2; echo ünïcode; exit 3"])
+    )
     # stdout and stderr are separate pipes: their relative order is not fixed
     lines = "".join(e.get("output", "") for e in events).splitlines()
     assert sorted(lines) == sorted(["out", "err", "ünïcode"])
@@ -194,7 +195,12 @@ async def test_it_streams_exec_output_without_blocking_the_event_loop(make_conta
 
     ticker = asyncio.create_task(tick())
     argv = ["sh", "-c", "sleep 1; echo a; sleep 1; echo b"]
-    outputs = [e async for e in iterate_in_thread(lambda: engine.exec_stream(c.id, argv))]
+    outputs = [
+        e
+        async for e in engine.default_engine().iterate_in_thread(
+            lambda: engine.default_engine().exec_stream(c.id, argv)
+        )
+    ]
     ticker.cancel()
     assert [e.get("output") for e in outputs if "output" in e] == ["a\n", "b\n"]
     # a blocking read would have let the ticker run only between the two lines

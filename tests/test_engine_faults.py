@@ -21,7 +21,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.test import AsyncClient
 
-from containers import engine, streaming
+from containers import engine
 from tests.conftest import BUSYBOX, PASSWORD, make_user
 from tests.faults import FakeEngine, wait_for
 from tests.live import PanelServer, login_session
@@ -68,10 +68,10 @@ def stalling_engine():
     ],
 )
 def test_it_turns_every_transport_failure_into_an_engine_error(raised, kind):
-    error = engine.translate(raised)
+    error = engine.default_engine().translate(raised)
     assert isinstance(error, engine.EngineUnavailable)
     assert error.kind == kind
-    assert engine.address() in str(error)
+    assert engine.default_engine().address in str(error)
 
 
 # --- the engine lost in the middle of a streamed answer ------------------------------------------
@@ -187,7 +187,7 @@ def test_it_says_a_frozen_engine_is_not_answering_within_the_page_timeout(privat
     assert "The Docker engine is not answering" in r.content.decode()
     assert "DOCKER_PAGE_TIMEOUT" in r.content.decode()
     assert took < 30  # bounded by the page timeout (2 s a call), not DOCKER_TIMEOUT or forever
-    engine.forget_clients()
+    engine.default_engine().forget_clients()
     assert admin_client.get("/containers/").status_code == 200  # recovers by itself
 
 
@@ -198,7 +198,7 @@ async def test_it_opens_log_sockets_while_stalled_pulls_fill_the_long_pool(stall
 
     async def pull() -> str:
         try:
-            async for _ in streaming.iterate_in_thread(lambda: engine.pull(ref)):
+            async for _ in engine.default_engine().iterate_in_thread(lambda: engine.default_engine().pull(ref)):
                 pass
         except engine.EngineError as e:
             return str(e)
@@ -206,7 +206,7 @@ async def test_it_opens_log_sockets_while_stalled_pulls_fill_the_long_pool(stall
 
     tasks = [asyncio.create_task(pull()) for _ in range(pulls)]
     await asyncio.to_thread(wait_for, lambda: len(stalling_engine.stalled) == pulls, 60, "every pull to stall")
-    long_threads = [t for t in threading.enumerate() if t.name.startswith("engine-long")]
+    long_threads = [t for t in threading.enumerate() if t.name.startswith("engine-local-long")]
     assert len(long_threads) == settings.DOCKER_LONG_WORKERS  # bounded: the rest wait their turn
     settings.DOCKER_HOST = ""  # the real engine, for the socket's container
     c = await sync_to_async(make_container)(command=["sh", "-c", "echo ready; sleep 3600"])

@@ -70,21 +70,21 @@ def test_it_accepts_what_the_reference_grammar_accepts(text):
 def test_it_pulls_from_the_local_registry_with_layer_progress(registry_image):
     pushed = registry_image("pull")
 
-    events = list(engine.pull(parse_image_reference(pushed)))
+    events = list(engine.default_engine().pull(parse_image_reference(pushed)))
     statuses = [e["status"] for e in events]
     assert any(s.startswith("Pulling from") for s in statuses), statuses
     assert any(e["id"] and e["total"] for e in events), "no per-layer byte progress"
     assert any("Downloaded newer image" in s for s in statuses), statuses
-    assert engine.image_exists(pushed)
+    assert engine.default_engine().image_exists(pushed)
 
 
 def test_it_explains_an_unknown_image():
     ref = parse_image_reference(f"127.0.0.1:5000/{TEMP_IMAGE_PREFIX}missing:v1")
     with pytest.raises(engine.EngineError, match="was not found in its registry"):
-        list(engine.pull(ref))
+        list(engine.default_engine().pull(ref))
 
 
 def test_it_explains_an_unreachable_registry():
     ref = parse_image_reference(f"127.0.0.1:1/{TEMP_IMAGE_PREFIX}nothing:v1")
     with pytest.raises(engine.EngineError, match="cannot be reached"):
-        list(engine.pull(ref))
+        list(engine.default_engine().pull(ref))

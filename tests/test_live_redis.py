@@ -14,7 +14,7 @@ import pytest
 import redis
 import websockets
 
-from containers.events import LEASE_KEY
+from containers.events import lease_key
 from tests.conftest import PASSWORD
 from tests.live import PanelServer, RedisServer, login_session
 
@@ -57,7 +57,7 @@ def origin_of(server: PanelServer) -> str:
 
 
 def leader(redis_url: str) -> str:
-    value = redis.Redis.from_url(redis_url).get(LEASE_KEY)
+    value = redis.Redis.from_url(redis_url).get(lease_key("local"))
     return value.decode().rsplit(":", 1)[0] if value else ""
 
 

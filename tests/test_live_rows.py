@@ -115,7 +115,7 @@ async def test_pages_watching_the_same_containers_share_one_engine_call_per_burs
     tag = uuid.uuid4().hex[:8]
     mine = await asyncio.to_thread(make_container, **labelled(tag))
     calls: list[list[str]] = []
-    real = engine.list_containers
+    real = engine.default_engine().list_containers
 
     def counted(*args, **kwargs):  # the real engine call, counted: not a mock
         ids = (kwargs.get("filters") or {}).get("id") or []
@@ -123,7 +123,7 @@ async def test_pages_watching_the_same_containers_share_one_engine_call_per_burs
             calls.append(list(ids))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "list_containers", counted)
+    monkeypatch.setattr(engine.default_engine(), "list_containers", counted)
     pages = [await watching(f"all=1&label=dp-rows%3D{tag}", f"user{i}") for i in range(6)]
     try:
         await asyncio.to_thread(mine.rename, mine.name + "-shared")  # one event

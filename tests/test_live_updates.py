@@ -143,7 +143,8 @@ async def test_it_closes_a_stream_that_opens_as_the_listener_stops(monkeypatch):
             finally:
                 finished.set()
 
-    monkeypatch.setattr(engine, "EventStream", Watched)
+    local = engine.default_engine()
+    monkeypatch.setattr(local, "events", lambda since=None: Watched(local, since))
     events.ensure_listener()
     while not reading.is_set():  # let the listener start its thread...
         await asyncio.sleep(0.01)
@@ -308,7 +309,7 @@ class EngineProxy:
 async def test_it_follows_the_engine_through_a_restart_without_losing_or_repeating_events(
     make_container, settings, tmp_path
 ):
-    target = engine.address()
+    target = engine.default_engine().address
     assert target.startswith("unix://"), "this test proxies the engine's unix socket"
     proxy = EngineProxy(str(tmp_path / "engine.sock"), target.removeprefix("unix://"))
     await proxy.start()

@@ -8,7 +8,7 @@ import socket
 import pytest
 from django.contrib.messages import get_messages
 
-from containers import own_container, ports
+from containers import engine, own_container, ports
 from containers.forms import check_host_ports
 from containers.models import AuditEntry
 
@@ -123,7 +123,7 @@ def test_it_probes_host_ports_only_where_a_bind_reaches_the_host(settings, make_
 
         def problems() -> list[str]:
             found: list[str] = []
-            check_host_ports(binding, lambda index, message: found.append(message))
+            check_host_ports(engine.default_engine(), binding, lambda index, message: found.append(message))
             return found
 
         # On the host (no container of this engine is the panel's): the bind probe finds the holder.

@@ -48,13 +48,13 @@ def test_it_names_an_unknown_container():
 
 def test_it_resolves_a_real_container_by_prefix(make_container):
     c = make_container()
-    assert engine.resolve_container(c.id[:12]).name == c.name
-    assert engine.resolve_container(c.name).id == c.id
+    assert engine.default_engine().resolve_container(c.id[:12]).name == c.name
+    assert engine.default_engine().resolve_container(c.name).id == c.id
 
 
 def test_it_rejects_refs_with_characters_no_container_can_have():
     with pytest.raises(engine.NotFound, match="not a valid container name or ID"):
-        engine.resolve_container("../etc")
+        engine.default_engine().resolve_container("../etc")
 
 
 # --- on the real engine: one inspect call resolves, the panel's rules stay ---
@@ -63,7 +63,7 @@ def test_it_rejects_refs_with_characters_no_container_can_have():
 def test_it_resolves_a_full_id_a_name_with_a_slash_and_carries_the_inspect_answer(make_container):
     c = make_container(start=False)
     for ref in (c.id, c.name, f"/{c.name}", c.id[:12]):
-        found = engine.resolve_container(ref)
+        found = engine.default_engine().resolve_container(ref)
         assert (found.id, found.name) == (c.id, c.name)
         assert found.info["Id"] == c.id
         assert found.tty is False
@@ -73,8 +73,8 @@ def test_it_prefers_an_exact_name_over_an_id_prefix_on_the_engine(make_container
     first = make_container(start=False)
     named_like_a_prefix = make_container(start=False, name=first.id[:12])
     try:
-        assert engine.resolve_container(first.id[:12]).id == named_like_a_prefix.id
-        assert engine.resolve_container(first.id).id == first.id  # a full ID wins over everything
+        assert engine.default_engine().resolve_container(first.id[:12]).id == named_like_a_prefix.id
+        assert engine.default_engine().resolve_container(first.id).id == first.id  # a full ID wins over everything
     finally:
         named_like_a_prefix.remove(force=True)
 
@@ -84,7 +84,7 @@ def test_it_refuses_one_or_two_characters_as_an_id_prefix_although_the_engine_ta
     for ref in (c.id[:1], c.id[:2]):
         # the engine answers with some container (or "multiple IDs found"); the panel wants 3 characters
         with pytest.raises(engine.NotFound, match=f"No such container: {ref} \\(an ID prefix needs at least 3"):
-            engine.resolve_container(ref)
+            engine.default_engine().resolve_container(ref)
 
 
 def test_it_resolves_a_two_character_name(make_container, dk):
@@ -98,14 +98,14 @@ def test_it_resolves_a_two_character_name(make_container, dk):
         break
     assert name, "all the two-character names were taken"
     try:
-        assert engine.resolve_container(name).id == c.id
+        assert engine.default_engine().resolve_container(name).id == c.id
     finally:
         c.remove(force=True)
 
 
 def test_it_names_an_unknown_container_on_the_engine():
     with pytest.raises(engine.NotFound, match=f"No such container: dp-test-{RUN_ID}-nobody$"):
-        engine.resolve_container(f"dp-test-{RUN_ID}-nobody")
+        engine.default_engine().resolve_container(f"dp-test-{RUN_ID}-nobody")
 
 
 def test_it_names_the_containers_an_ambiguous_prefix_matches_on_the_engine(dk):
@@ -124,7 +124,7 @@ def test_it_names_the_containers_an_ambiguous_prefix_matches_on_the_engine(dk):
         prefix = made[-1][:3]
         assert len(by_prefix[prefix]) == 2, "no shared prefix among 600 containers"
         with pytest.raises(engine.Ambiguous) as err:
-            engine.resolve_container(prefix)
+            engine.default_engine().resolve_container(prefix)
         # another run's containers may share the prefix too: ours are among the matches
         listed = dict(err.value.matches)
         assert {cid[:12] for cid in by_prefix[prefix]} <= set(listed)

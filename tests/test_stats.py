@@ -204,7 +204,7 @@ def test_it_answers_405_to_a_post_and_404_for_an_unknown_container(viewer_client
 def test_one_container_whose_stats_do_not_answer_holds_up_no_other(make_container, monkeypatch):
     stuck = make_container()
     asked, release = threading.Event(), threading.Event()
-    real_stats_stream = engine.stats_stream
+    real_stats_stream = engine.default_engine().stats_stream
 
     def stats_stream(cid):
         if cid == stuck.id:
@@ -212,7 +212,7 @@ def test_one_container_whose_stats_do_not_answer_holds_up_no_other(make_containe
             release.wait(60)  # as a stats request the engine never answers
         return real_stats_stream(cid)
 
-    monkeypatch.setattr(engine, "stats_stream", stats_stream)
+    monkeypatch.setattr(engine.default_engine(), "stats_stream", stats_stream)
     own = sampler.Sampler(idle=5)
     try:
         own.snapshot([stuck.id])

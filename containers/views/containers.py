@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import wraps
 from html import escape as e
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -31,6 +31,7 @@ from django.views.decorators.http import require_POST
 
 from containers import audit, cli, disclosure, engine, own_container
 from containers.access import get_container_or_404
+from containers.links import host_redirect, host_url
 from containers.models import Preference
 from containers.roles import forbidden, has_role, role_required
 from containers.streaming import ndjson_response
@@ -58,7 +59,8 @@ STATE_ORDER = {s: i for i, s in enumerate(["running", "restarting", "paused", "c
 
 
 def engine_errors(fallback: str):
-    """View decorator: an engine error is a message on `fallback`, a vanished object a 404; never a 500.
+    """View decorator: an engine error is a message on the host's page named `fallback` (a URL name),
+    a vanished object a 404; never a 500.
 
     The engine being down and ambiguous IDs are left to the middleware's pages.
     """
@@ -74,7 +76,7 @@ def engine_errors(fallback: str):
                 raise Http404(str(err))
             except engine.EngineError as err:
                 messages.error(request, str(err))
-                return redirect(fallback)
+                return host_redirect(request, fallback)
 
         return wrapper
 
@@ -95,23 +97,29 @@ def browsing_host(request: HttpRequest) -> str:
 
 @dataclass(frozen=True)
 class PortLinks:
-    """Where links to published ports point: `host` for wildcard bindings, never `panel_host`."""
+    """Where a row's links point: published ports to `host` for wildcard bindings (never to
+    `panel_host`), the container's and image's pages under `base` ("" or "/hosts/<name>")."""
 
     host: str
     panel_host: str
+    base: str = ""
 
     def url(self, ip: str, port: int) -> str:
         return cli.port_url(ip, port, self.host, self.panel_host)
 
 
 def port_links(request: HttpRequest) -> PortLinks:
-    """PORTS_HOST if set; else the other loopback name when the panel is browsed on loopback. Over
+    """The host's address for a remote host (or its configured public address); else PORTS_HOST if
+    set; else the other loopback name when the panel is browsed on loopback. Over
     HTTPS with SECURE_COOKIES the panel's own host is safe: its Secure cookie never goes to http://."""
     panel_host = browsing_host(request)
+    base = f"/hosts/{request.host_name}" if getattr(request, "host_name", None) else ""
+    if request.engine.public_host:  # a remote host's ports open on that host
+        return PortLinks(request.engine.public_host, panel_host, base)
     if settings.SECURE_COOKIES and request.is_secure():
-        return PortLinks(settings.PORTS_HOST or panel_host, "")
+        return PortLinks(settings.PORTS_HOST or panel_host, "", base)
     host = settings.PORTS_HOST or cli.LOOPBACK_TWIN.get(panel_host) or _server_address(request, panel_host)
-    return PortLinks(host, panel_host)
+    return PortLinks(host, panel_host, base)
 
 
 def _server_address(request: HttpRequest, panel_host: str) -> str:
@@ -147,6 +155,7 @@ def chosen_columns(user) -> list[str]:
 def display_row(row: engine.ContainerRow, now: float, host: PortLinks, columns: list[str] | None = None) -> dict:
     shown = {
         "id": row.id,
+        "base": host.base,
         "short_id": row.id[:12],
         "name": row.name,
         "names": cli.names(row.names),
@@ -186,13 +195,19 @@ def _ports_html(parts: list[dict]) -> str:
 # branching (or format_html) took most of the page's time (bench/containers_list.py). Every value
 # goes through html.escape.
 CELLS = {
-    "id": lambda r: f'<td class="mono" data-col="id"><a href="/containers/{e(r["name"])}/">{r["short_id"]}</a></td>',
-    "image": lambda r: f'<td data-col="image"><a href="/images/{e(r["image_id"])}/">{e(r["image"])}</a></td>',
+    "id": lambda r: (
+        f'<td class="mono" data-col="id"><a href="{r["base"]}/containers/{e(r["name"])}/">{r["short_id"]}</a></td>'
+    ),
+    "image": lambda r: (
+        f'<td data-col="image"><a href="{r["base"]}/images/{e(r["image_id"])}/">{e(r["image"])}</a></td>'
+    ),
     "command": lambda r: f'<td class="mono" data-col="command" title="{e(r["command_full"])}">{e(r["command"])}</td>',
     "created": lambda r: f'<td data-col="created" title="{r["created_iso"]}">{r["created_ago"]}</td>',
     "status": lambda r: f'<td data-col="status" class="state-{e(r["state"])}">{e(r["status"])}</td>',
     "ports": lambda r: f'<td class="mono" data-col="ports">{_ports_html(r["ports"])}</td>',
-    "names": lambda r: f'<td data-col="names"><a href="/containers/{e(r["name"])}/">{e(r["names"])}</a></td>',
+    "names": lambda r: (
+        f'<td data-col="names"><a href="{r["base"]}/containers/{e(r["name"])}/">{e(r["names"])}</a></td>'
+    ),
     "size": lambda r: f'<td class="mono" data-col="size">{e(r["size"])}</td>',
     "cpu": lambda r: f'<td class="mono usage" data-col="cpu">{"…" if r["state"] == "running" else ""}</td>',
     "mem": lambda r: f'<td class="mono usage" data-col="mem">{"…" if r["state"] == "running" else ""}</td>',
@@ -284,7 +299,7 @@ def listed_rows(request: HttpRequest, listing: Listing, size: bool = False) -> l
     rows: list[engine.ContainerRow] = []
     try:
         # As the CLI: a status filter looks at every container, running or not.
-        rows = engine.list_containers(
+        rows = request.engine.list_containers(
             all=listing.show_all or "status" in filters, filters=filters, size=size or listing.sort == "size"
         )
     except engine.EngineUnavailable:
@@ -478,7 +493,7 @@ def save_columns(request: HttpRequest) -> HttpResponse:
     Preference.objects.update_or_create(user=request.user, key=PREFERENCE_KEY, defaults={"value": columns})
     audit.record(request, "preference.columns", params={"columns": columns}, result=cli.format_template(columns))
     messages.success(request, f'Columns saved: docker ps --format "{cli.format_template(columns)}"')
-    return redirect(_next(request, "/containers/"))
+    return redirect(_next(request, host_url(request, "containers:list")))
 
 
 def _next(request: HttpRequest, default: str) -> str:
@@ -523,37 +538,37 @@ ACTIONS = {
     "start": Action(
         "start",
         gettext_lazy("Started %(name)s: %(command)s"),
-        lambda cid, r: engine.start_container(cid),
+        lambda cid, r: r.engine.start_container(cid),
         lambda n, r: f"docker start {n}",
     ),
     "stop": Action(
         "stop",
         gettext_lazy("Stopped %(name)s: %(command)s"),
-        lambda cid, r: engine.stop_container(cid, _timeout(r)),
+        lambda cid, r: r.engine.stop_container(cid, _timeout(r)),
         lambda n, r: f"docker stop{_timeout_flag(r)} {n}",
     ),
     "restart": Action(
         "restart",
         gettext_lazy("Restarted %(name)s: %(command)s"),
-        lambda cid, r: engine.restart_container(cid, _timeout(r)),
+        lambda cid, r: r.engine.restart_container(cid, _timeout(r)),
         lambda n, r: f"docker restart{_timeout_flag(r)} {n}",
     ),
     "kill": Action(
         "kill",
         gettext_lazy("Killed %(name)s: %(command)s"),
-        lambda cid, r: engine.kill_container(cid, _signal(r)),
+        lambda cid, r: r.engine.kill_container(cid, _signal(r)),
         lambda n, r: f"docker kill {n}" if _signal(r) == "KILL" else f"docker kill -s {_signal(r)} {n}",
     ),
     "pause": Action(
         "pause",
         gettext_lazy("Paused %(name)s: %(command)s"),
-        lambda cid, r: engine.pause_container(cid),
+        lambda cid, r: r.engine.pause_container(cid),
         lambda n, r: f"docker pause {n}",
     ),
     "unpause": Action(
         "unpause",
         gettext_lazy("Unpaused %(name)s: %(command)s"),
-        lambda cid, r: engine.unpause_container(cid),
+        lambda cid, r: r.engine.unpause_container(cid),
         lambda n, r: f"docker unpause {n}",
     ),
 }
@@ -579,7 +594,7 @@ def _refused_on_own(request: HttpRequest, target: engine.ContainerRef, verb: str
 def _perform(request: HttpRequest, ref: str, verb: str) -> HttpResponse:
     params = {k: v for k, v in request.POST.items() if k in ("timeout", "signal")}
     try:
-        target = get_container_or_404(ref)
+        target = get_container_or_404(request.engine, ref)
     except engine.EngineUnavailable as e:  # the attempt is on record even when the engine is down
         audit.record(request, f"container.{verb}", target_name=ref, params=params, ok=False, result=str(e))
         raise
@@ -587,7 +602,7 @@ def _perform(request: HttpRequest, ref: str, verb: str) -> HttpResponse:
     command = action.cli(target.name, request)
     if refused := _refused_on_own(request, target, verb, params):
         messages.error(request, refused)
-        return redirect(_next(request, f"/containers/{target.name}/"))
+        return redirect(_next(request, host_url(request, "containers:detail", target.name)))
     try:
         with audit.attempt(
             request, f"container.{verb}", target_id=target.id, target_name=target.name, params=params
@@ -600,13 +615,13 @@ def _perform(request: HttpRequest, ref: str, verb: str) -> HttpResponse:
         messages.error(request, _("%(command)s failed: %(error)s") % {"command": command, "error": e})
     else:
         messages.success(request, action.done % {"name": target.name, "command": command})
-    return redirect(_next(request, f"/containers/{target.name}/"))
+    return redirect(_next(request, host_url(request, "containers:detail", target.name)))
 
 
 def _operator_action(verb: str):
     @require_POST
     @role_required("operator")
-    @engine_errors("/containers/")
+    @engine_errors("containers:list")
     def view(request: HttpRequest, ref: str) -> HttpResponse:
         return _perform(request, ref, verb)
 
@@ -625,10 +640,10 @@ container_unpause = _operator_action("unpause")
 
 @require_POST
 @role_required("admin")
-@engine_errors("/containers/")
+@engine_errors("containers:list")
 def container_rename(request: HttpRequest, ref: str) -> HttpResponse:
     """`docker rename OLD NEW`; a taken name is the engine's conflict message."""
-    target = get_container_or_404(ref)
+    target = get_container_or_404(request.engine, ref)
     new_name = request.POST.get("new_name", "").strip().lstrip("/")
     if not engine.CONTAINER_NAME.match(new_name):
         shown = new_name if len(new_name) <= 60 else new_name[:60] + f"… ({len(new_name)} characters)"
@@ -637,7 +652,7 @@ def container_rename(request: HttpRequest, ref: str) -> HttpResponse:
             _("'%(name)s' is not a valid container name: use 2 to %(max)d letters, digits, _ . - (not first).")
             % {"name": shown, "max": engine.MAX_NAME_LENGTH},
         )
-        return redirect(_next(request, f"/containers/{target.name}/"))
+        return redirect(_next(request, host_url(request, "containers:detail", target.name)))
     command = f"docker rename {target.name} {new_name}"
     try:
         with audit.attempt(
@@ -647,33 +662,33 @@ def container_rename(request: HttpRequest, ref: str) -> HttpResponse:
             target_name=target.name,
             params={"old_name": target.name, "new_name": new_name},
         ) as entry:
-            engine.rename_container(target.id, new_name)
+            request.engine.rename_container(target.id, new_name)
             entry.target_name, entry.result = new_name, command
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
         messages.error(request, _("%(command)s failed: %(error)s") % {"command": command, "error": e})
-        return redirect(_next(request, f"/containers/{target.name}/"))
+        return redirect(_next(request, host_url(request, "containers:detail", target.name)))
     messages.success(
         request,
         _("Renamed %(name)s to %(new)s: %(command)s") % {"name": target.name, "new": new_name, "command": command},
     )
-    return redirect(f"/containers/{new_name}/")
+    return host_redirect(request, "containers:detail", new_name)
 
 
 @require_POST
 @role_required("admin")
-@engine_errors("/containers/")
+@engine_errors("containers:list")
 def container_remove(request: HttpRequest, ref: str) -> HttpResponse:
     """`docker rm [-f]`: first a confirmation (it cannot be undone), then the removal."""
-    target = get_container_or_404(ref)
+    target = get_container_or_404(request.engine, ref)
     force = request.POST.get("force") in ("1", "on", "true")
     command = f"docker rm{' -f' if force else ''} {target.name}"
     if refused := _refused_on_own(request, target, "remove", {"force": force}):
         messages.error(request, refused)
-        return redirect(f"/containers/{target.name}/")
+        return host_redirect(request, "containers:detail", target.name)
     if request.POST.get("confirm") != "yes":
-        info = engine.inspect_container(target.id)
+        info = request.engine.inspect_container(target.id)
         return render(
             request,
             "containers/confirm_remove.html",
@@ -687,7 +702,7 @@ def container_remove(request: HttpRequest, ref: str) -> HttpResponse:
         with audit.attempt(
             request, "container.remove", target_id=target.id, target_name=target.name, params={"force": force}
         ) as entry:
-            engine.remove_container(target.id, force=force)
+            request.engine.remove_container(target.id, force=force)
             entry.result = command
     except engine.EngineUnavailable:
         raise
@@ -698,12 +713,12 @@ def container_remove(request: HttpRequest, ref: str) -> HttpResponse:
         messages.error(
             request, _("%(command)s failed: %(error)s") % {"command": command, "error": str(e).rstrip(".") + "."} + hint
         )
-        return redirect(f"/containers/{target.name}/")
+        return host_redirect(request, "containers:detail", target.name)
     messages.success(
         request,
         _("Removed %(name)s (%(id)s): %(command)s") % {"name": target.name, "id": target.short_id, "command": command},
     )
-    return redirect("/containers/?all=1")
+    return host_redirect(request, "containers:list", query="all=1")
 
 
 # --- bulk actions ---
@@ -717,7 +732,7 @@ STOPPED_STATES = ("exited", "created", "dead")
 
 @require_POST
 @role_required("operator")
-@engine_errors("/containers/")
+@engine_errors("containers:list")
 def container_bulk(request: HttpRequest) -> HttpResponse:
     """Stop or remove several containers: a confirmation listing exactly which, then a per-item report.
 
@@ -730,7 +745,7 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
     verb = {"stop-all": "stop", "remove-stopped": "remove"}.get(verb, verb)
     if verb not in BULK:
         messages.error(request, _("Choose stop or remove for the selected containers."))
-        return redirect(_next(request, "/containers/"))
+        return redirect(_next(request, host_url(request, "containers:list")))
     role, title, base = BULK[verb]
     if not has_role(request.user, role):
         return forbidden(request, role, action=f"bulk {verb}")
@@ -741,9 +756,9 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
         return _bulk_confirm(request, verb, scope, title, base, force)
     items = _bulk_items(request, verb, base, force)
     language = translation.get_language()
-    act = _bulk_act(verb, _timeout(request), force, language)
+    act = _bulk_act(request.engine, verb, _timeout(request), force, language)
     if "application/x-ndjson" in request.headers.get("Accept", ""):
-        return ndjson_response(_bulk_events(items, act, verb, title, base, language))
+        return ndjson_response(request.engine, _bulk_events(items, act, verb, title, base, language))
 
     # Without JavaScript (a plain form post): every item done, then the whole report at once.
     # 2. the engine calls at once, a bounded number at a time (as `docker stop a b c` does)
@@ -768,7 +783,7 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
 def _bulk_items(request: HttpRequest, verb: str, base: str, force: bool) -> list[dict]:
     """In the selection's order: who each posted ID is, the refusals (the panel's own container),
     and each attempt on record (audit.begin) before any engine call."""
-    rows = _engine_rows()
+    rows = _engine_rows(request.engine)
     items: list[dict] = []
     try:
         for ref in request.POST.getlist("ids"):
@@ -778,7 +793,7 @@ def _bulk_items(request: HttpRequest, verb: str, base: str, force: bool) -> list
             target = engine.ContainerRef(cid, name)
             if own_container.candidate():  # in a container: a name or short ID must not slip past the check
                 try:
-                    target = engine.resolve_container(cid)
+                    target = request.engine.resolve_container(cid)
                 except engine.EngineError:
                     pass  # the engine's own error follows below
             if refused := _refused_on_own(request, target, verb, {"bulk": True, "force": force}):
@@ -796,23 +811,23 @@ def _bulk_items(request: HttpRequest, verb: str, base: str, force: bool) -> list
     return items
 
 
-def _bulk_act(verb: str, timeout: int, force: bool, language: str) -> Callable[[dict], dict]:
+def _bulk_act(eng: engine.Engine, verb: str, timeout: int, force: bool, language: str) -> Callable[[dict], dict]:
     """The engine call for one item (run in a worker thread): its outcome, in the page's language,
     goes into the item."""
 
     def act(item: dict) -> dict:
         with translation.override(language):
-            return _act_on(item, verb, timeout, force)
+            return _act_on(eng, item, verb, timeout, force)
 
     return act
 
 
-def _act_on(item: dict, verb: str, timeout: int, force: bool) -> dict:
+def _act_on(eng: engine.Engine, item: dict, verb: str, timeout: int, force: bool) -> dict:
     try:
         if verb == "stop":
-            engine.stop_container(item["id"], timeout)
+            eng.stop_container(item["id"], timeout)
         else:
-            engine.remove_container(item["id"], force=force)
+            eng.remove_container(item["id"], force=force)
         item["ok"], item["message"] = True, _("done")
     except engine.EngineError as e:  # engine down included: every item gets its line in the report
         item["message"] = str(e)
@@ -899,11 +914,11 @@ def _finish_when_done(running: list, items: list[dict]) -> None:
         connection.close()  # this thread's own connection
 
 
-def _engine_rows() -> list[dict]:
+def _engine_rows(eng: engine.Engine) -> list[dict]:
     """Every container's ID and names, from the engine (names never come from the form). With the
     engine down, none: each item then shows its short ID and still gets its line and entry."""
     try:
-        return [{"Id": r.id, "Names": r.names} for r in engine.list_containers(all=True)]
+        return [{"Id": r.id, "Names": r.names} for r in eng.list_containers(all=True)]
     except engine.EngineError:
         return []
 
@@ -918,7 +933,7 @@ def _identify(rows: list[dict], ref: str) -> tuple[str, str]:
 
 
 def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base: str, force: bool) -> HttpResponse:
-    rows = engine.list_containers(all=True)
+    rows = request.engine.list_containers(all=True)
     unknown: list[str] = []
     shown_filter = request.POST.get("filter", "")[:2000] if scope else ""
     if shown_filter:
@@ -990,11 +1005,11 @@ def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base:
 
 @require_POST
 @role_required("operator")
-@engine_errors("/containers/")
+@engine_errors("containers:list")
 def container_env(request: HttpRequest, ref: str) -> HttpResponse:
     """The container's environment in clear (masked everywhere else), recorded as a disclosure."""
-    target = get_container_or_404(ref)
-    pairs = disclosure.environment(engine.inspect_container(target.id))
+    target = get_container_or_404(request.engine, ref)
+    pairs = disclosure.environment(request.engine.inspect_container(target.id))
     audit.record(
         request,
         "container.env_revealed",
@@ -1020,16 +1035,16 @@ def container_go(request: HttpRequest) -> HttpResponse:
     ref = request.GET.get("ref", "").strip().lstrip("/")[:128]
     if not ref:
         messages.warning(request, _("Type a container name or the start of its ID."))
-        return redirect("/containers/")
-    return redirect(f"/containers/{quote(ref, safe='')}/")
+        return host_redirect(request, "containers:list")
+    return host_redirect(request, "containers:detail", ref)
 
 
 @role_required("viewer")
-@engine_errors("/containers/")
+@engine_errors("containers:list")
 def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
     """Everything about one container: state, network, `docker top`, `docker diff`, `docker inspect`."""
-    target = get_container_or_404(ref)
-    info = target.info or engine.inspect_container(target.id)
+    target = get_container_or_404(request.engine, ref)
+    info = target.info or request.engine.inspect_container(target.id)
     section = request.GET.get("section", "")
     wanted = [section] if is_htmx(request) and section in SECTIONS else list(SECTIONS)
     context = {
@@ -1041,10 +1056,10 @@ def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
     if "inspect" in wanted:
         context["inspect_json"] = json.dumps(disclosure.masked(info), indent=2, sort_keys=False)
     if "processes" in wanted:
-        context["top"], context["top_error"] = _top(target.id, info)
+        context["top"], context["top_error"] = _top(request.engine, target.id, info)
     if "changes" in wanted:
         try:
-            context["changes"] = engine.container_diff(target.id)
+            context["changes"] = request.engine.container_diff(target.id)
         except engine.EngineUnavailable:
             raise
         except engine.EngineError as e:
@@ -1054,12 +1069,12 @@ def container_detail(request: HttpRequest, ref: str) -> HttpResponse:
     return render(request, "containers/detail.html", context)
 
 
-def _top(container_id: str, info: dict) -> tuple[dict | None, str]:
+def _top(eng: engine.Engine, container_id: str, info: dict) -> tuple[dict | None, str]:
     state = info.get("State") or {}
     if not state.get("Running"):
         return None, f"The container is {state.get('Status', 'not running')}: docker top needs it running."
     try:
-        return engine.container_top(container_id), ""
+        return eng.container_top(container_id), ""
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:

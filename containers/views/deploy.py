@@ -16,7 +16,7 @@ import uuid
 from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -24,9 +24,10 @@ from django.views.decorators.http import require_POST
 from containers import audit, engine, ports
 from containers.access import get_container_or_404
 from containers.forms import ApacheDeployForm, check_host_ports
+from containers.links import host_redirect
 from containers.roles import role_required
 from containers.runspec import RunSpec
-from containers.streaming import iterate_in_thread, long_call, ndjson_response, short_call
+from containers.streaming import ndjson_response
 
 DEPLOY_LABEL = "dockerpanel.deploy"
 PRESETS = {
@@ -97,7 +98,7 @@ def plan(form: ApacheDeployForm) -> RunSpec:
 def apache_run(request: HttpRequest) -> HttpResponse:
     """Deploy a preset as an NDJSON stream: {"type": "step"|"output"|"progress"|"done"|"error", ...}."""
     form = ApacheDeployForm(request.POST)
-    return ndjson_response(deploy_events(request, form))
+    return ndjson_response(request.engine, deploy_events(request, form))
 
 
 def _step(key: str, status: str, title: str = "", message: str = "") -> dict:
@@ -105,6 +106,7 @@ def _step(key: str, status: str, title: str = "", message: str = "") -> dict:
 
 
 async def deploy_events(request: HttpRequest, form: ApacheDeployForm):
+    eng = request.engine
     current = "check"
     container: engine.ContainerRef | None = None
     spec: RunSpec | None = None
@@ -119,25 +121,25 @@ async def deploy_events(request: HttpRequest, form: ApacheDeployForm):
         yield _step("check", "running", "Check the form, the name and the host port")
         if form.is_valid():
             spec = plan(form)
-            await short_call(_check_engine, form)
+            await eng.short_call(_check_engine, eng, form)
         if form.errors:
             raise StepFailed("; ".join(f"{k}: {e}" for k, errs in form.errors.items() for e in errs))
         yield _step("check", "ok")
 
         current = "pull"
         yield _step("pull", "running", f"docker pull {spec.image}")
-        if await short_call(engine.image_exists, spec.image):
+        if await eng.short_call(eng.image_exists, spec.image):
             yield _step("pull", "ok", message=f"{spec.image} is already on this engine")
         else:
             ref = engine.parse_image_reference(spec.image)
-            async for event in iterate_in_thread(lambda: engine.pull(ref)):
+            async for event in eng.iterate_in_thread(lambda: eng.pull(ref)):
                 yield {"type": "progress", "step": "pull", **event}
             yield _step("pull", "ok", message=f"pulled {spec.image}")
 
         current = "run"
         yield _step("run", "running", spec.cli())
-        container = await long_call(engine.create_container, spec.image, **spec.engine_options())
-        await long_call(engine.start_container, container.id)
+        container = await eng.long_call(eng.create_container, spec.image, **spec.engine_options())
+        await eng.long_call(eng.start_container, container.id)
         yield _step("run", "ok", message=f"{container.name} is running")
 
         if form.cleaned_data["preset"] == "seed":
@@ -145,7 +147,9 @@ async def deploy_events(request: HttpRequest, form: ApacheDeployForm):
                 current = key
                 yield _step(key, "running", f"docker exec {shlex.quote(container.name)} {shlex.join(argv)}")
                 code = None
-                async for event in iterate_in_thread(lambda argv=argv: engine.exec_stream(container.id, argv, APT_ENV)):
+                async for event in eng.iterate_in_thread(
+                    lambda argv=argv: eng.exec_stream(container.id, argv, APT_ENV)
+                ):
                     if "output" in event:
                         yield {"type": "output", "step": key, "text": event["output"]}
                     else:
@@ -158,12 +162,12 @@ async def deploy_events(request: HttpRequest, form: ApacheDeployForm):
         url = engine.PublishedPort(80, "tcp", spec.ports[0].host_ip, spec.ports[0].host.start).url
         yield _step("open", "running", f"Open {url}")
         if spec.ports[0].host_ip in ("", "0.0.0.0", "::", "127.0.0.1", "::1"):
-            answer = await long_call(_wait_for_http, url)
+            answer = await eng.long_call(_wait_for_http, url)
             yield {"type": "output", "step": "open", "text": answer}
         yield _step("open", "ok", message=f"{url} answers")
     except Exception as e:  # the response has started: every failure, the engine's included, is an event
         if not isinstance(e, StepFailed):
-            e = engine.translate(e)
+            e = eng.translate(e)
         yield _step(current, "failed", message=str(e))
         await sync_to_async(_finish)(started, form, spec, container, ok=False, result=f"{current}: {e}")
         yield {
@@ -177,15 +181,15 @@ async def deploy_events(request: HttpRequest, form: ApacheDeployForm):
     yield {"type": "done", "url": url, "container": container.name}
 
 
-def _check_engine(form: ApacheDeployForm) -> None:
+def _check_engine(eng: engine.Engine, form: ApacheDeployForm) -> None:
     name = form.cleaned_data["name"]
-    if engine.container_name_taken(name):
+    if eng.container_name_taken(name):
         form.add_error("name", f"The name '{name}' is already used by another container.")
 
     def fail(_index: int, message: str) -> None:
         form.add_error("host_port", message)
 
-    check_host_ports([form.binding()], fail)
+    check_host_ports(eng, [form.binding()], fail)
 
 
 def _wait_for_http(url: str) -> str:
@@ -236,17 +240,17 @@ def _finish(started, form, spec: RunSpec | None, container, ok: bool, result: st
 @role_required("admin")
 def apache_remove(request: HttpRequest) -> HttpResponse:
     """`docker rm -f` of a demo container left by a failed deploy (only containers the demo made)."""
-    ref = get_container_or_404(request.POST.get("container", ""))
+    ref = get_container_or_404(request.engine, request.POST.get("container", ""))
     try:
         with audit.attempt(
             request, "container.remove", target_id=ref.id, target_name=ref.name, params={"force": True}
         ) as entry:
-            if engine.container_labels(ref.id).get(DEPLOY_LABEL) != "apache":
+            if request.engine.container_labels(ref.id).get(DEPLOY_LABEL) != "apache":
                 raise engine.EngineError(f"{ref.name} was not made by the Apache demo; remove it from its own page.")
-            engine.discard_container(ref.id)
+            request.engine.discard_container(ref.id)
             entry.result = f"docker rm -f {ref.name}"
     except engine.EngineError as e:
         messages.error(request, str(e))
-        return redirect("deploy-apache")
+        return host_redirect(request, "deploy:apache")
     messages.success(request, _("Removed %(name)s.") % {"name": ref.name})
-    return redirect("deploy-apache")
+    return host_redirect(request, "deploy:apache")

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from containers import audit, cli, disclosure, engine
+from containers.links import host_redirect, host_url
 from containers.roles import role_required
 from containers.streaming import ndjson_response, pull_progress
 from containers.views.containers import engine_errors, is_htmx
@@ -25,9 +26,9 @@ SORT_KEYS = {
 }
 
 
-def _image_or_404(ref: str) -> dict:
+def _image_or_404(eng: engine.Engine, ref: str) -> dict:
     try:
-        return engine.inspect_image(ref)
+        return eng.inspect_image(ref)
     except engine.NotFound as e:
         raise Http404(str(e))
 
@@ -42,7 +43,7 @@ def image_list(request: HttpRequest) -> HttpResponse:
     now = time.time()
     table = []
     dangling = 0
-    images = engine.list_images()
+    images = request.engine.list_images()
     for image in images:
         if image.dangling:
             dangling += 1
@@ -108,7 +109,7 @@ def image_pull(request: HttpRequest) -> HttpResponse:
     except ValueError as e:
         if not streaming:
             messages.error(request, _("Not pulled: %(error)s") % {"error": e})
-            return redirect("/images/")
+            return host_redirect(request, "images:list")
         return HttpResponse(str(e), status=400, content_type="text/plain; charset=utf-8")
     command = f"docker pull {ref}"
     if not streaming:
@@ -125,32 +126,32 @@ def image_pull(request: HttpRequest) -> HttpResponse:
         yield {
             "type": "done",
             "message": _("Pulled %(image)s: %(command)s") % {"image": ref, "command": command},
-            "url": f"/images/{ref}/",
+            "url": host_url(request, "images:detail", str(ref)),
         }
 
-    return ndjson_response(events())
+    return ndjson_response(request.engine, events())
 
 
 def _pull_and_redirect(request: HttpRequest, ref: engine.ImageReference, command: str) -> HttpResponse:
     """Without JavaScript (a plain form post): pull, then a message; the same audit entry."""
     try:
         with audit.attempt(request, "image.pull", target_name=str(ref)) as entry:
-            for _event in engine.pull(ref):
+            for _event in request.engine.pull(ref):
                 pass
             entry.result = command
     except engine.EngineError as e:
         messages.error(request, _("%(command)s failed: %(error)s") % {"command": command, "error": e})
-        return redirect("/images/")
+        return host_redirect(request, "images:list")
     messages.success(request, _("Pulled %(image)s: %(command)s") % {"image": ref, "command": command})
-    return redirect(f"/images/{ref}/")
+    return host_redirect(request, "images:detail", str(ref))
 
 
 @role_required("viewer")
-@engine_errors("/images/")
+@engine_errors("images:list")
 def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
     """`docker image inspect` + `docker history` + the containers created from it."""
-    info = _image_or_404(ref)
-    users = engine.containers_using_image(info["Id"])
+    info = _image_or_404(request.engine, ref)
+    users = request.engine.containers_using_image(info["Id"])
     context = {
         "ref": ref,
         "image": info,
@@ -169,7 +170,7 @@ def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
         return render(request, "images/_containers.html", context)
     now = time.time()
     layers = []
-    for layer in engine.image_history(info["Id"]):
+    for layer in request.engine.image_history(info["Id"]):
         layers.append(
             {
                 "id": cli.short_id(layer.get("Id", "")) if layer.get("Id") not in ("<missing>", "") else "<missing>",
@@ -190,10 +191,10 @@ def image_detail(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @role_required("operator")
-@engine_errors("/images/")
+@engine_errors("images:list")
 def image_env(request: HttpRequest, ref: str) -> HttpResponse:
     """The image's environment in clear (masked everywhere else), recorded as a disclosure."""
-    info = _image_or_404(ref)
+    info = _image_or_404(request.engine, ref)
     pairs = disclosure.environment(info)
     short = cli.short_id(info["Id"])
     audit.record(
@@ -209,14 +210,14 @@ def image_env(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @role_required("admin")
-@engine_errors("/images/")
+@engine_errors("images:list")
 def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
     """`docker rmi [-f]`: a confirmation naming the containers that use it, then the removal."""
-    info = _image_or_404(ref)
+    info = _image_or_404(request.engine, ref)
     force = request.POST.get("force") in ("1", "on", "true")
     command = f"docker rmi{' -f' if force else ''} {ref}"
     if request.POST.get("confirm") != "yes":
-        users = engine.containers_using_image(info["Id"])
+        users = request.engine.containers_using_image(info["Id"])
         return render(
             request,
             "images/confirm_remove.html",
@@ -226,26 +227,26 @@ def image_remove(request: HttpRequest, ref: str) -> HttpResponse:
         with audit.attempt(
             request, "image.remove", target_id=info["Id"], target_name=ref, params={"force": force}
         ) as entry:
-            lines = engine.remove_image(ref, force=force)
+            lines = request.engine.remove_image(ref, force=force)
             entry.result = "\n".join([command, *lines])
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
         messages.error(request, _("%(command)s failed: %(error)s") % {"command": command, "error": e})
-        return redirect(f"/images/{cli.short_id(info['Id'])}/")
+        return host_redirect(request, "images:detail", cli.short_id(info["Id"]))
     removed = _("Removed %(image)s: %(command)s") % {"image": ref, "command": command}
     messages.success(request, "\n".join([removed, *lines]))
-    return redirect("/images/")
+    return host_redirect(request, "images:list")
 
 
 @require_POST
 @role_required("admin")
-@engine_errors("/images/")
+@engine_errors("images:list")
 def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
     """`docker tag SOURCE TARGET[:TAG]`."""
-    info = _image_or_404(ref)
+    info = _image_or_404(request.engine, ref)
     text = request.POST.get("target", "")
-    back = f"/images/{cli.short_id(info['Id'])}/"
+    back = host_url(request, "images:detail", cli.short_id(info["Id"]))
     try:
         target = engine.parse_image_reference(text)
     except ValueError as e:
@@ -256,7 +257,7 @@ def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
         with audit.attempt(
             request, "image.tag", target_id=info["Id"], target_name=ref, params={"target": str(target)}
         ) as entry:
-            engine.tag_image(info["Id"], target)
+            request.engine.tag_image(info["Id"], target)
             entry.result = command
     except engine.EngineUnavailable:
         raise
@@ -271,7 +272,7 @@ def image_tag(request: HttpRequest, ref: str) -> HttpResponse:
 
 @require_POST
 @role_required("admin")
-@engine_errors("/images/")
+@engine_errors("images:list")
 def image_prune(request: HttpRequest) -> HttpResponse:
     """`docker image prune`: a confirmation listing the dangling images, then removes exactly those."""
     if request.POST.get("confirm") != "yes":
@@ -284,7 +285,7 @@ def image_prune(request: HttpRequest) -> HttpResponse:
                 "size": cli.size(i.size),
                 "digests": i.repo_digests,
             }
-            for i in engine.list_images()
+            for i in request.engine.list_images()
             if i.dangling
         ]
         return render(request, "images/confirm_prune.html", {"rows": rows})
@@ -295,8 +296,8 @@ def image_prune(request: HttpRequest) -> HttpResponse:
         try:
             with audit.attempt(request, "image.prune", target_id=image_id, target_name=short) as entry:
                 # As `docker image prune`: only an image that is dangling now, checked here, not by the form.
-                engine.ensure_dangling(image_id)
-                lines = engine.remove_image(image_id)
+                request.engine.ensure_dangling(image_id)
+                lines = request.engine.remove_image(image_id)
                 entry.result = command
         except engine.EngineError as e:
             results.append({"name": short, "id": image_id, "ok": False, "message": str(e), "command": command})
@@ -323,6 +324,6 @@ def image_prune(request: HttpRequest) -> HttpResponse:
             "command": command,
             "failed": failed,
             "succeeded": succeeded,
-            "back": "/images/?dangling=1",
+            "back": host_url(request, "images:list") + "?dangling=1",
         },
     )

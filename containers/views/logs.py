@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from containers import audit, engine, logs
 from containers.access import get_container_or_404
+from containers.links import host_redirect
 from containers.roles import role_required
-from containers.streaming import iterate_in_thread
 
 DOWNLOAD_CHUNK = 64 * 1024
 
@@ -24,7 +24,7 @@ DOWNLOAD_CHUNK = 64 * 1024
 @require_GET
 @role_required("viewer")
 def logs_page(request: HttpRequest, ref: str) -> HttpResponse:
-    container = get_container_or_404(ref)
+    container = get_container_or_404(request.engine, ref)
     options = {
         "tail": request.GET.get("tail", str(logs.DEFAULT_TAIL)),
         "since": request.GET.get("since", ""),
@@ -62,7 +62,7 @@ def _record_cut_short(request: HttpRequest, container: engine.ContainerRef, erro
 @role_required("viewer")
 def logs_download(request: HttpRequest, ref: str) -> HttpResponse:
     """The whole log (or since/timestamps as asked) as `docker logs` prints it, streamed as it is read."""
-    container = get_container_or_404(ref)
+    container = get_container_or_404(request.engine, ref)
     try:
         since = logs.parse_since(request.GET.get("since"), time.time())
         tail = logs.parse_tail(request.GET.get("tail") or "all")
@@ -70,16 +70,16 @@ def logs_download(request: HttpRequest, ref: str) -> HttpResponse:
         return HttpResponse(str(e), status=400, content_type="text/plain; charset=utf-8")
     timestamps = request.GET.get("timestamps") in ("1", "on")
     try:
-        stream = engine.logs(container.id, tail=tail, since=since, timestamps=timestamps, tty=container.tty)
+        stream = request.engine.logs(container.id, tail=tail, since=since, timestamps=timestamps, tty=container.tty)
     except engine.EngineError as e:
         messages.error(
             request, _("The logs of %(name)s cannot be read: %(error)s") % {"name": container.name, "error": e}
         )
-        return redirect("logs", ref=container.name)
+        return host_redirect(request, "containers:logs", container.name)
 
     async def body():
         try:
-            async for chunk in iterate_in_thread(lambda: _chunks(stream)):
+            async for chunk in request.engine.iterate_in_thread(lambda: _chunks(stream)):
                 yield chunk
         except engine.EngineError as e:
             # the response has started: the file's last line says it is cut short, and why

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from containers import audit, engine
 from containers.forms import RunRequest, fill_rows
+from containers.links import host_redirect
 from containers.roles import role_required
 from containers.streaming import ndjson_response, pull_progress
 from containers.views.containers import port_links
 
 
 def _page(request: HttpRequest, run: RunRequest, status: int = 200) -> HttpResponse:
-    context = {"run": run, "images": engine.local_image_tags(), "preview": _preview_context(run)}
+    context = {"run": run, "images": request.engine.local_image_tags(), "preview": _preview_context(run)}
     return render(request, "run/new.html", context, status=status)
 
 
@@ -38,7 +39,7 @@ def new_container(request: HttpRequest) -> HttpResponse:
     if request.POST.get("edit"):
         return _page(request, run)  # back from the pull page, with everything as it was
     try:
-        spec = run.spec(check_engine=True)
+        spec = run.spec(request.engine)
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
@@ -46,7 +47,7 @@ def new_container(request: HttpRequest) -> HttpResponse:
         spec = None
     if spec is None:
         return _page(request, run)
-    if not engine.image_exists(spec.image) and not request.POST.get("pulled"):
+    if not request.engine.image_exists(spec.image) and not request.POST.get("pulled"):
         # The image comes first, with progress; the page then submits the same form again.
         return render(request, "run/pull.html", {"spec": spec, "data": request.POST.lists()})
     action = "container.run" if spec.start else "container.create"
@@ -54,12 +55,12 @@ def new_container(request: HttpRequest) -> HttpResponse:
         # on record before the engine is asked: a crash in between leaves an "in progress" entry
         with audit.attempt(request, action, target_name=spec.name, params=spec.audit_params()) as entry:
             if spec.start:
-                ref = engine.run_container(spec.image, **spec.engine_options())
+                ref = request.engine.run_container(spec.image, **spec.engine_options())
             else:
-                ref = engine.create_container(spec.image, **spec.engine_options())
+                ref = request.engine.create_container(spec.image, **spec.engine_options())
             entry.target_id, entry.target_name = ref.id, ref.name
             entry.result = "started" if spec.start else "created"
-            links = engine.published_ports(ref.id) if spec.start else []
+            links = request.engine.published_ports(ref.id) if spec.start else []
             published = [f"{p.url} -> {p.container_port}/{p.protocol}" for p in links]
             entry.params = {**spec.audit_params(), "published": published}
     except engine.EngineError as e:
@@ -88,8 +89,8 @@ def new_container(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Created %(name)s (not started).") % {"name": ref.name})
     if spec.start and not spec.detach and spec.interactive and spec.tty:
         # `docker run -i -t` without -d: the CLI stays attached to the container, so does the panel
-        return redirect(f"/containers/{ref.name}/attach/")
-    return redirect(f"/containers/{ref.name}/")
+        return host_redirect(request, "containers:attach", ref.name)
+    return host_redirect(request, "containers:detail", ref.name)
 
 
 @require_POST
@@ -128,4 +129,4 @@ def pull(request: HttpRequest) -> HttpResponse:
             return
         yield {"type": "done", "image": str(ref)}
 
-    return ndjson_response(events())
+    return ndjson_response(request.engine, events())

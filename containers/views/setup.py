@@ -54,9 +54,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
         body["database"] = f"error: {e}"
         healthy = False
     try:
-        body["engine"] = {"ok": True, "version": engine.ping(), "address": engine.address()}
+        body["engine"] = {"ok": True, "version": request.engine.ping(), "address": request.engine.address}
     except engine.EngineError as e:
-        body["engine"] = {"ok": False, "error": str(e), "address": engine.address()}
+        body["engine"] = {"ok": False, "error": str(e), "address": request.engine.address}
         healthy = False
     status = {"status": "ok" if healthy else "error"}
     if not request.user.is_authenticated:
@@ -68,13 +68,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The engine's counters; on an htmx request (after a live "engine-changed") just them."""
     template = "dashboard/_counts.html" if request.headers.get("HX-Request") else "dashboard.html"
-    info = engine.info()
+    info = request.engine.info()
     # `docker info` also counts intermediate images that `docker images` does not list: count what
     # the images page lists, so both pages say the same number
     try:
-        info = dataclasses.replace(info, images=len(engine.list_images()))
+        info = dataclasses.replace(info, images=len(request.engine.list_images()))
     except engine.EngineUnavailable:
         raise
     except engine.EngineError:
         pass  # `docker info`'s own count, then: the counters still show
-    return render(request, template, {"info": info, "address": engine.address()})
+    return render(request, template, {"info": info, "address": request.engine.address})

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from containers import engine, sampler
+from containers import sampler
 from containers.access import get_container_or_404
 from containers.roles import role_required
 
@@ -23,10 +23,10 @@ CONTAINER_ID = re.compile(r"[0-9a-f]{12,64}")
 @role_required("viewer")
 def stats_page(request: HttpRequest, ref: str) -> HttpResponse:
     """The full page, or with ?embed=1 (or from htmx) just the panel to put into another page."""
-    container = get_container_or_404(ref)
+    container = get_container_or_404(request.engine, ref)
     embed = request.GET.get("embed") == "1" or bool(request.headers.get("HX-Request"))
     template = "stats/_panel.html" if embed else "stats/page.html"
-    info = container.info or engine.inspect_container(container.id)
+    info = container.info or request.engine.inspect_container(container.id)
     # a stopped container has no usage: no "connecting…" charts that never fill
     running = bool((info.get("State") or {}).get("Running"))
     return render(request, template, {"container": container, "running": running})
@@ -51,4 +51,4 @@ def stats_all(request: HttpRequest) -> JsonResponse:
             return JsonResponse(
                 {"error": f"ids: {bad[:80]!r} is not a container ID (12 to 64 lowercase hex digits)"}, status=400
             )
-    return JsonResponse(sampler.default.snapshot(ids))
+    return JsonResponse(sampler.for_engine(request.engine).snapshot(ids))

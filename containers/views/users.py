@@ -83,7 +83,7 @@ def user_add(request: HttpRequest) -> HttpResponse:
     messages.success(
         request, _("Added %(name)s as %(role)s.") % {"name": user.username, "role": accounts.ROLE_LABELS[role]}
     )
-    return redirect("users")
+    return redirect("accounts:users")
 
 
 def _refuse_self(request: HttpRequest, user, action: str, what: str) -> HttpResponse | None:
@@ -93,7 +93,7 @@ def _refuse_self(request: HttpRequest, user, action: str, what: str) -> HttpResp
     text = f"You cannot {what} yourself; ask another administrator."
     audit.record(request, action, target_id=str(user.pk), target_name=user.username, ok=False, result=text)
     messages.error(request, REFUSE_SELF[what])
-    return redirect("users")
+    return redirect("accounts:users")
 
 
 @require_POST
@@ -117,7 +117,7 @@ def user_role(request: HttpRequest, user_id: int) -> HttpResponse:
             request,
             _("Role of %(name)s not changed: %(errors)s") % {"name": user.username, "errors": errors_of(form, None)},
         )
-        return redirect("users")
+        return redirect("accounts:users")
     role = form.cleaned_data["role"]
     previous = accounts.change_role(user, role)
     audit.record(
@@ -130,7 +130,7 @@ def user_role(request: HttpRequest, user_id: int) -> HttpResponse:
     messages.success(
         request, _("%(name)s is now %(role)s.") % {"name": user.username, "role": accounts.ROLE_LABELS[role]}
     )
-    return redirect("users")
+    return redirect("accounts:users")
 
 
 @require_POST
@@ -158,7 +158,7 @@ def user_deactivate(request: HttpRequest, user_id: int) -> HttpResponse:
         )
         % {"name": user.username, "count": ended},
     )
-    return redirect("users")
+    return redirect("accounts:users")
 
 
 @require_POST
@@ -169,7 +169,7 @@ def user_activate(request: HttpRequest, user_id: int) -> HttpResponse:
     user.save(update_fields=["is_active"])
     audit.record(request, "user.activate", target_id=str(user.pk), target_name=user.username)
     messages.success(request, _("Reactivated %(name)s.") % {"name": user.username})
-    return redirect("users")
+    return redirect("accounts:users")
 
 
 @role_required("admin")
@@ -191,7 +191,7 @@ def user_password(request: HttpRequest, user_id: int) -> HttpResponse:
             messages.success(
                 request, _("New password set for %(name)s; their sessions were ended.") % {"name": user.username}
             )
-            return redirect("users")
+            return redirect("accounts:users")
         audit.record(
             request,
             "user.password_reset",

@@ -252,7 +252,7 @@
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/ws/events/`);
+    const ws = new WebSocket(`${scheme}://${location.host}${document.body.dataset.wsBase || "/ws"}/events/`);
     socket = ws;
     watched = "";
     watching = false;

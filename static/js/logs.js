@@ -173,7 +173,7 @@
     document.getElementById("logs-download").href = `${this.root.dataset.download}?${download}`;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ref = encodeURIComponent(this.root.dataset.ref);
-    const socket = new WebSocket(`${scheme}://${location.host}/ws/containers/${ref}/logs/?${query}`);
+    const socket = new WebSocket(`${scheme}://${location.host}${document.body.dataset.wsBase || "/ws"}/containers/${ref}/logs/?${query}`);
     this.socket = socket;
     if (!resuming) this.setStatus(gettext("Connecting…"));
     socket.onmessage = (event) => this.onMessage(JSON.parse(event.data));

@@ -52,7 +52,7 @@
     root.dataset.ready = "1";
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ref = encodeURIComponent(root.dataset.statsRef);
-    this.socket = new WebSocket(`${scheme}://${location.host}/ws/containers/${ref}/stats/`);
+    this.socket = new WebSocket(`${scheme}://${location.host}${document.body.dataset.wsBase || "/ws"}/containers/${ref}/stats/`);
     this.socket.onmessage = (event) => this.onMessage(JSON.parse(event.data));
     this.socket.onclose = (event) => {
       if (event.code === 4401) this.set("status", gettext("log in again to see stats"));
