@@ -14,12 +14,12 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import wraps
 from html import escape as e
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -1036,7 +1036,8 @@ def container_go(request: HttpRequest) -> HttpResponse:
     if not ref:
         messages.warning(request, _("Type a container name or the start of its ID."))
         return host_redirect(request, "containers:list")
-    return host_redirect(request, "containers:detail", ref)
+    # quoted whole (reverse() refuses a "/" in it): odd characters cannot make another URL of it
+    return HttpResponseRedirect(f"{host_url(request, 'containers:list')}{quote(ref, safe='')}/")
 
 
 @role_required("viewer")
