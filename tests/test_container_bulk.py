@@ -206,7 +206,10 @@ def test_it_streams_each_outcome_as_it_finishes(operator_client, make_container,
                 events.append(event)
         return events
 
-    events = async_to_sync(read)()
+    try:
+        events = async_to_sync(read)()
+    finally:
+        r.close()  # as a server does once the stream ends
     assert events[0] == {"type": "start", "command": f"docker stop {slow.name} {fast.name} {gone_id[:12]}", "total": 3}
     items = [e for e in events if e["type"] == "item"]
     assert [e["id"] for e in items].index(fast.id) < [e["id"] for e in items].index(slow.id)
