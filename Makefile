@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup engine browsers lint pytest pgtest clean image deploy-images bench
+.PHONY: run test setup engine browsers lint pytest pgtest unit clean image deploy-images bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,11 @@ lint: $(VENV)/.requirements-dev
 RERUNS := --reruns 2 --reruns-delay 3
 pytest: $(VENV)/.requirements-dev
 	$(VENV)/bin/pytest $(RERUNS)
+
+# The tests that need no Docker engine (pure logic, or the fake engine of tests/fake_engine.py):
+# seconds, and they pass with no engine at all. -m engine and -m browser select the others.
+unit: $(VENV)/.requirements-dev
+	$(VENV)/bin/pytest -m unit
 
 # The tests where the database matters, again on a PostgreSQL 15 cluster started for the run.
 PG_TESTS ?= tests/test_audit_log.py tests/test_healthz.py tests/test_container_bulk.py tests/test_engine_faults.py

@@ -49,7 +49,29 @@ IN_PROGRESS, DONE, INTERRUPTED = "in progress", "done", "interrupted"
 _PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 
 
+def host_of(request) -> str:
+    """The Docker host a request or socket acts on: a host page's (request.engine) or a container
+    socket's route; "" for the panel's own pages (users, logins, the audit log)."""
+    if request is None:
+        return ""
+    if hasattr(request, "META"):
+        from containers.links import HOST_NAMESPACES
+
+        engine, match = getattr(request, "engine", None), getattr(request, "resolver_match", None)
+        on_host_page = match is not None and set(match.namespaces) & set(HOST_NAMESPACES)
+        return engine.name if engine is not None and on_host_page else ""
+    kwargs = (request.get("url_route") or {}).get("kwargs") or {} if isinstance(request, dict) else {}
+    if "host" in kwargs:
+        return str(kwargs["host"])
+    if "ref" in kwargs:  # a container's socket on the unprefixed routes: the default host
+        from containers.engine import registry
+
+        return registry.default_name()
+    return ""
+
+
 def _entry(request, action: str, user, **fields) -> AuditEntry:
+    fields.setdefault("host", host_of(request)[:63])
     if user is None and request is not None:
         user = request.user if hasattr(request, "user") else request.get("user")
     authenticated = user is not None and getattr(user, "is_authenticated", False)
@@ -233,6 +255,7 @@ class AuditFilter(forms.Form):
     user = forms.CharField(required=False, label=_("User"))
     action = forms.CharField(required=False, label=_("Action"))
     target = forms.CharField(required=False, label=_("Target"), help_text=_("part of a name or ID"))
+    host = forms.CharField(required=False, label=_("Host"))
     since = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))
     result = forms.ChoiceField(
@@ -247,6 +270,8 @@ class AuditFilter(forms.Form):
             entries = entries.filter(username=data["user"])
         if data.get("action"):
             entries = entries.filter(action=data["action"])
+        if data.get("host"):
+            entries = entries.filter(host=data["host"])
         if data.get("target"):
             entries = entries.filter(
                 Q(target_name__icontains=data["target"]) | Q(target_id__istartswith=data["target"])

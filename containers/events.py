@@ -377,6 +377,7 @@ def panel_message(entry) -> dict | None:
         "user": entry.username,
         "action": entry.action,
         "target": target,
+        "host": entry.host,
     }
     role = (entry.params or {}).get("role") if entry.action.startswith("user.") else None
     if role:

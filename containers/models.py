@@ -40,6 +40,8 @@ class AuditEntry(models.Model):
         default="done",
         choices=[("in progress", "in progress"), ("done", "done"), ("interrupted", "interrupted")],
     )
+    # the Docker host an action was about (its name; blank for the panel's own: users, logins)
+    host = models.CharField(max_length=63, blank=True, db_index=True)
     # host:pid of the server process that wrote an attempt, to tell a dead process's attempts apart
     process = models.CharField(max_length=80, blank=True)
 

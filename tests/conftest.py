@@ -25,6 +25,13 @@ TEMP_IMAGE_PREFIX = f"dockerpanel-test-tmp/r{RUN_ID}-"
 PASSWORD = "correct-horse-battery-staple"
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """Every test not marked unit or browser talks to a real engine: mark it so (-m engine, -m unit)."""
+    for item in items:
+        if not any(item.get_closest_marker(m) for m in ("unit", "browser")):
+            item.add_marker(pytest.mark.engine)
+
+
 @pytest.fixture(scope="session")
 def dk():
     """The test's own Docker SDK client, for arranging and checking engine state."""
@@ -57,8 +64,11 @@ def remove_test_objects(client) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def _clean_engine_at_end(request):
-    """Remove every labelled container, temp image and network after the run, failures included."""
+    """Remove every labelled container, temp image and network after the run, failures included
+    (not for a run of unit tests alone: they need no engine, and there may be none)."""
     yield
+    if all(item.get_closest_marker("unit") for item in request.session.items):
+        return
     client = docker.from_env(version="auto")
     try:
         remove_test_objects(client)

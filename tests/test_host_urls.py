@@ -117,3 +117,36 @@ async def test_the_events_socket_of_a_host_names_the_host_in_engine_events(make_
     finally:
         await ws.disconnect()
         await events.stop_listener()
+
+
+def test_the_audit_log_records_the_host_of_an_action_and_filters_by_it(operator_client, admin_client, make_container):
+    from containers.models import AuditEntry
+
+    box = make_container()
+    operator_client.post(f"/hosts/local/containers/{box.name}/stop/", {"timeout": "0"})
+    entry = AuditEntry.objects.get(action="container.stop", target_id=box.id)
+    assert entry.host == "local"
+    admin_client.post(
+        "/users/add/",
+        {"username": "hostless", "password1": "x-Passphrase-4711", "password2": "x-Passphrase-4711", "role": "viewer"},
+    )
+    assert AuditEntry.objects.get(action="user.create").host == ""  # the panel's own, on no host
+    shown = admin_client.get("/audit/", {"host": "local"}).content.decode()
+    assert box.name in shown
+    assert '<td class="mono">user.create</td>' not in shown
+    assert '<td class="mono">container.stop</td>' in shown
+    from containers.audit import AuditFilter
+    from containers.views.audit_log import CSV_COLUMNS, csv_row
+
+    assert CSV_COLUMNS[-1] == "host"
+    rows = [csv_row(e) for e in AuditFilter({"host": "local"}).entries()]
+    assert rows
+    assert all(row[-1] == "local" for row in rows)
+
+
+def test_an_action_on_the_unprefixed_urls_is_recorded_for_the_default_host(operator_client, make_container):
+    from containers.models import AuditEntry
+
+    box = make_container()
+    operator_client.post(f"/containers/{box.name}/stop/", {"timeout": "0"})
+    assert AuditEntry.objects.get(action="container.stop", target_id=box.id).host == "local"

@@ -86,6 +86,7 @@ async def test_a_toast_speaks_each_pages_language():
             await ws.disconnect()
 
 
+@pytest.mark.unit
 def test_sentences_are_whole_in_every_language():
     with translation.override("ko"):
         assert events.sentence("alice", "image.remove", "debian:bookworm") == (
@@ -100,6 +101,7 @@ def test_sentences_are_whole_in_every_language():
         assert events.sentence("bob", "user.create", "frank", {"role": "admin"}) == "bob added user frank (admin)"
 
 
+@pytest.mark.unit
 def test_port_errors_speak_korean_and_keep_the_cli_text():
     with translation.override("ko"):
         with pytest.raises(ports.PortError) as bad:
@@ -135,6 +137,7 @@ def test_a_korean_user_reads_port_errors_of_the_run_form_in_korean(admin_client,
     assert f"호스트 포트 {taken}/tcp은(는) 이미 컨테이너 {other.name}이(가) 게시하고 있습니다" in html
 
 
+@pytest.mark.unit
 def test_engine_messages_speak_korean():
     with translation.override("ko"):
         with pytest.raises(ValueError, match="소문자") as bad:

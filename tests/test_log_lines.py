@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from containers import logs
 
+pytestmark = pytest.mark.unit
+
 NOW = datetime(2026, 11, 28, 14, 0, tzinfo=UTC).timestamp()
 
 

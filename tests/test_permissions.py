@@ -55,6 +55,7 @@ PAGES = [
     Page("GET", "/users/{user_id}/password/", "admin"),
     Page("POST", "/users/{user_id}/password/", "admin", {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}),
     Page("GET", "/account/password/", "login"),
+    Page("POST", "/accounts/logout/", "login"),
     Page("POST", "/account/theme/", "login", {"theme": "dark", "next": "/"}),
     # containers and images (issue 3), terminal (issue 4), run form and deploy (issue 5)
     Page("GET", "/containers/", "viewer"),
@@ -78,12 +79,58 @@ PAGES = [
         "login",
         {"old_password": "correct-horse-battery-staple", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
     ),
+    # every other URL of a host's pages (issue 10: a row for every URL pattern, see the test below)
+    Page("POST", "/containers/new/preview/", "admin", {"image": "dockerpanel-test/busybox:latest"}),
+    Page("POST", "/containers/new/ports/", "admin", {"publish": "8080:80"}),
+    Page("POST", "/containers/new/pull/", "admin", {"image": "NOT A REFERENCE"}, allowed=(200, 400)),
+    Page("POST", "/containers/columns/", "viewer", {"columns": ["id", "names"]}),
+    Page("POST", "/containers/bulk/", "operator", {"action": "stop", "ids": ["{container}"]}),
+    Page("GET", "/containers/stats.json?ids={container_id}", "viewer"),
+    Page("POST", "/containers/{container}/start/", "operator"),
+    Page("POST", "/containers/{container}/restart/", "operator", {"timeout": "0"}),
+    Page("POST", "/containers/{container}/kill/", "operator"),
+    Page("POST", "/containers/{container}/unpause/", "operator"),
+    Page("POST", "/containers/{container}/rename/", "admin", {"new_name": "-not-a-name"}),
+    Page("POST", "/containers/{container}/remove/", "admin"),
+    Page("GET", "/containers/{container}/logs/", "viewer"),
+    Page("GET", "/containers/{container}/logs/download/?tail=5", "viewer"),
+    Page("GET", "/containers/{container}/stats/", "viewer"),
+    Page("GET", "/images/dockerpanel-test/busybox:latest/", "viewer"),
+    Page("POST", "/images/pull/", "admin", {"image": "NOT A REFERENCE"}),
+    Page("POST", "/images/prune/", "admin"),
+    Page("POST", "/images/dp-permissions-no-such-image:latest/remove/", "admin", allowed=(404,)),
+    Page("POST", "/images/dockerpanel-test/busybox:latest/tag/", "admin", {"target": "NOT A REFERENCE"}),
+    Page("POST", "/deploy/apache/run/", "admin", {"name": ""}),
+    Page("POST", "/deploy/apache/remove/", "admin", {"container": "dp-permissions-no-such-container"}, allowed=(404,)),
+]
+
+# Pages anyone may open: the login, the first-run setup, the health check, the language switch and
+# the script catalog (the login page needs them). Checked below to stay reachable without a login.
+PUBLIC = [
+    Page("GET", "/accounts/login/", "anonymous"),
+    Page("GET", "/setup/", "anonymous", allowed=(404,)),  # gone once the panel is set up
+    Page("GET", "/healthz", "anonymous", allowed=(200, 503)),
+    Page("POST", "/language/", "anonymous", {"language": "ko", "next": "/"}),
+    Page("GET", "/jsi18n/", "anonymous"),
+]
+
+# A host's pages are mounted again under /hosts/<name>/ (the default host's name is "local"): each
+# row of those is checked there too, for anonymous, the role just below the one needed, and that role.
+HOST_PREFIXES = ("/containers/", "/images/", "/deploy/")
+HOST_PAGES = [
+    Page(p.method, "/hosts/local" + p.path, p.needs, p.data, p.allowed)
+    for p in PAGES
+    if p.path.startswith(HOST_PREFIXES)
 ]
 
 SOCKETS = [
     ("/ws/events/", "viewer"),
     ("/ws/containers/{container}/exec/", "operator"),
+    ("/ws/containers/{container}/attach/", "operator"),
+    ("/ws/containers/{container}/logs/", "viewer"),
+    ("/ws/containers/{container}/stats/", "viewer"),
 ]
+SOCKETS += [(path.replace("/ws/", "/ws/hosts/local/", 1), needs) for path, needs in SOCKETS]
 
 
 def user_for(role: str) -> User | None:
@@ -177,3 +224,74 @@ FORM_PAGES = {"/account/password/", "/users/{user_id}/password/"}
 def test_it_refuses_get_on_every_post_only_url(admin_client, request, page: Page):
     make_user("target", "viewer")
     assert admin_client.get(expand(page.path, request)).status_code == 405
+
+
+def _below(needs: str) -> str:
+    return {"login": "anonymous", "viewer": "outsider", "operator": "viewer", "admin": "operator"}[needs]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("page", "role"),
+    [(p, r) for p in HOST_PAGES for r in dict.fromkeys(["anonymous", _below(p.needs), p.needs])],
+    ids=lambda v: str(v),
+)
+def test_it_enforces_the_role_on_every_page_of_a_host(client, request, page: Page, role: str):
+    test_it_enforces_the_role_on_every_page(client, request, page, role)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", PUBLIC, ids=str)
+def test_public_pages_need_no_login(client, page: Page):
+    make_user("target", "viewer")  # the panel is set up
+    response = client.generic(page.method, page.path, data=_encode(page.data), content_type=_form)
+    assert response.status_code in page.allowed, f"{page}: {response.status_code}"
+    assert not response.get("Location", "").startswith("/accounts/login/")
+
+
+def _url_patterns() -> list[tuple[str, str]]:
+    """(route, name) of every URL pattern, namespaces included (host:containers:detail)."""
+    from django.urls import URLResolver, get_resolver
+
+    def walk(resolver, prefix: str = "", ns: tuple = ()):
+        for p in resolver.url_patterns:
+            if isinstance(p, URLResolver):
+                yield from walk(p, prefix + str(p.pattern), ns + ((p.namespace,) if p.namespace else ()))
+            else:
+                yield prefix + str(p.pattern), ":".join((*ns, p.name or ""))
+
+    return list(walk(get_resolver()))
+
+
+def _sample(path: str) -> str:
+    return path.format(user_id=1, container="box", container_id="0" * 64).split("?")[0]
+
+
+def test_every_url_pattern_has_a_row_in_the_matrix():
+    """A new URL fails here until it has a row in PAGES or PUBLIC (and so its role is checked)."""
+    from django.urls import Resolver404, resolve
+
+    covered = set()
+    for page in PAGES + HOST_PAGES + PUBLIC:
+        try:
+            covered.add(resolve(_sample(page.path)).view_name)
+        except Resolver404:
+            pytest.fail(f"the row {page} names no URL")
+    missing = sorted(f"{name} ({route})" for route, name in _url_patterns() if name not in covered)
+    assert not missing, f"URL patterns without a row in the permission matrix: {missing}"
+
+
+def test_every_websocket_route_has_a_row_in_the_matrix():
+    from channels.routing import URLRouter
+    from django.urls.resolvers import RoutePattern
+
+    from containers.routing import websocket_urlpatterns
+
+    routes = []
+    for outer in websocket_urlpatterns:
+        inner = outer.callback if isinstance(outer.callback, URLRouter) else None
+        for route in inner.routes if inner else [outer]:
+            routes.append(str(outer.pattern) + (str(route.pattern) if inner else ""))
+    samples = [_sample(path).lstrip("/") for path, _needs in SOCKETS]
+    missing = [r for r in routes if not any(RoutePattern(r, is_endpoint=True).match(s) for s in samples)]
+    assert not missing, f"websocket routes without a row in SOCKETS: {missing}"

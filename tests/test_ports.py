@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from containers import ports
 from containers.ports import PortBinding, PortError, PortRange
 
+pytestmark = pytest.mark.unit
+
 
 def r(a: int, b: int | None = None) -> PortRange:
     return PortRange(a, a if b is None else b)

@@ -10,6 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from dockerpanel import env
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -7,6 +7,8 @@ import pytest
 
 from containers import stats
 
+pytestmark = pytest.mark.unit
+
 DATA = Path(__file__).parent / "stats_samples"
 
 

@@ -45,6 +45,14 @@ def engine_for(name: str | None = None) -> Engine:
         return _engines.setdefault(name, made)
 
 
+def forget_engine(name: str) -> None:
+    """Drop the Engine of a host whose row changed or was removed; the next engine_for() makes it anew."""
+    with _lock:
+        engine = _engines.pop(name, None)
+    if engine is not None:
+        engine.close()
+
+
 def default_engine() -> Engine:
     return engine_for(None)
 
@@ -59,3 +67,12 @@ def forget_clients() -> None:
     """Drop every engine's cached clients (after an engine address changed)."""
     for engine in known_engines():
         engine.forget_clients()
+
+
+def install(engine: Engine) -> None:
+    """Use `engine` for its host name from now on (the fake engine of unit tests, tests/fake_engine.py)."""
+    with _lock:
+        old = _engines.get(engine.name)
+        _engines[engine.name] = engine
+    if old is not None and old is not engine:
+        old.close()

@@ -17,7 +17,7 @@ from containers.models import AuditEntry
 from containers.roles import role_required
 
 PAGE_SIZE = 50
-CSV_COLUMNS = ["time", "user", "action", "target_id", "target_name", "params", "ok", "result", "client_ip"]
+CSV_COLUMNS = ["time", "user", "action", "target_id", "target_name", "params", "ok", "result", "client_ip", "host"]
 
 
 @require_safe
@@ -32,6 +32,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "query": query.urlencode(),
         "actions": AuditEntry.objects.order_by("action").values_list("action", flat=True).distinct(),
+        "hosts": AuditEntry.objects.exclude(host="").order_by("host").values_list("host", flat=True).distinct(),
         "usernames": AuditEntry.objects.exclude(username="")
         .order_by("username")
         .values_list("username", flat=True)
@@ -68,6 +69,7 @@ def csv_row(entry: AuditEntry) -> list[str]:
         entry.state if entry.state != "done" else ("ok" if entry.ok else "failed"),
         _cell(entry.result),
         _cell(entry.client_ip),
+        _cell(entry.host),
     ]
 
 

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -59,8 +59,8 @@ STATE_ORDER = {s: i for i, s in enumerate(["running", "restarting", "paused", "c
 
 
 def engine_errors(fallback: str):
-    """View decorator: an engine error is a message on the host's page named `fallback` (a URL name),
-    a vanished object a 404; never a 500.
+    """View decorator: an engine error is a message on the host's page named `fallback` (a URL name,
+    or a path), a vanished object a 404; never a 500.
 
     The engine being down and ambiguous IDs are left to the middleware's pages.
     """
@@ -76,7 +76,7 @@ def engine_errors(fallback: str):
                 raise Http404(str(err))
             except engine.EngineError as err:
                 messages.error(request, str(err))
-                return host_redirect(request, fallback)
+                return redirect(fallback) if fallback.startswith("/") else host_redirect(request, fallback)
 
         return wrapper
 
@@ -414,7 +414,7 @@ def paginate(rows: list, listing: Listing) -> tuple[list, dict]:
 
 
 @role_required("viewer")
-@engine_errors("/")
+@engine_errors("dashboard")
 def container_list(request: HttpRequest) -> HttpResponse:
     """`docker ps` / `docker ps -a` with filters, sorting, pages and the user's columns, from one engine call.
 
@@ -1036,8 +1036,8 @@ def container_go(request: HttpRequest) -> HttpResponse:
     if not ref:
         messages.warning(request, _("Type a container name or the start of its ID."))
         return host_redirect(request, "containers:list")
-    # quoted whole (reverse() refuses a "/" in it): odd characters cannot make another URL of it
-    return HttpResponseRedirect(f"{host_url(request, 'containers:list')}{quote(ref, safe='')}/")
+    # quoted by hand: whatever was typed goes to the detail page, which says what is wrong with it
+    return redirect(host_url(request, "containers:list") + quote(ref, safe="") + "/")
 
 
 @role_required("viewer")

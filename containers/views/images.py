@@ -34,7 +34,7 @@ def _image_or_404(eng: engine.Engine, ref: str) -> dict:
 
 
 @role_required("viewer")
-@engine_errors("/")
+@engine_errors("dashboard")
 def image_list(request: HttpRequest) -> HttpResponse:
     """`docker images`: one row per repository:tag; dangling (<none>) images only when asked."""
     q = request.GET
