@@ -30,6 +30,7 @@ WORKDIR /app
 COPY manage.py ./
 COPY dockerpanel dockerpanel
 COPY containers containers
+COPY hosts hosts
 COPY templates templates
 COPY locale locale
 COPY static static

@@ -101,6 +101,7 @@ def record(
     params: dict | None = None,
     ok: bool = True,
     result: str = "",
+    host: str = "",
 ) -> AuditEntry | None:
     """Write one finished entry. `request` is an HttpRequest or an ASGI scope (for consumers).
 
@@ -114,17 +115,31 @@ def record(
     authenticated = user is not None and getattr(user, "is_authenticated", False)
     if (not authenticated or action in REFUSALS) and flooding(client_ip(request)):
         return None
-    return _entry(
-        request, action, user, target_id=target_id, target_name=target_name, params=params, ok=ok, result=result
-    )
-
-
-def begin(request, action: str, *, user=None, target_id: str = "", target_name: str = "", params=None) -> AuditEntry:
-    """Write an attempt "in progress" before acting; raises AuditUnavailable (then do nothing)."""
+    fields = {"host": host[:63]} if host else {}  # else the request's (host_of)
     return _entry(
         request,
         action,
         user,
+        target_id=target_id,
+        target_name=target_name,
+        params=params,
+        ok=ok,
+        result=result,
+        **fields,
+    )
+
+
+def begin(
+    request, action: str, *, user=None, target_id: str = "", target_name: str = "", params=None, host: str = ""
+) -> AuditEntry:
+    """Write an attempt "in progress" before acting; raises AuditUnavailable (then do nothing).
+    `host`: the Docker host acted on, when the request's own (host_of) is not it (the /hosts/ pages)."""
+    fields = {"host": host[:63]} if host else {}
+    return _entry(
+        request,
+        action,
+        user,
+        **fields,
         target_id=target_id,
         target_name=target_name,
         params=params,

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "channels",
     "axes",
     "containers",
+    "hosts",
 ]
 
 MIDDLEWARE = [

@@ -14,5 +14,6 @@ urlpatterns = [
     path("language/", language.set_language, name="set-language"),
     # Public: the login page's scripts need it too, and it holds only UI strings.
     path("jsi18n/", login_not_required(JavaScriptCatalog.as_view()), name="jsi18n"),
+    path("", include("hosts.urls")),
     path("", include("containers.urls")),
 ]

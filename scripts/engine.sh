@@ -128,4 +128,12 @@ ensure_commands redis-server:redis-server
 # bridge of their own (ip) and tiny tmpfs data folders (issue 14).
 [ -x /usr/lib/postgresql/15/bin/initdb ] || apt_install postgresql-15
 ensure_commands ip:iproute2 runuser:util-linux
+# Several hosts (issue 10): openssl makes the TLS host's certificates, openssh-server serves the SSH
+# host (its package does not start the system's sshd: scripts/apt.sh starts no services).
+ensure_commands openssl:openssl ssh-keygen:openssh-client sshd:openssh-server
+# The extra engines (a second dockerd, a third with TLS, the second over SSH): tests/engines.py,
+# reused when they run; the test fixtures start them too.
+if [ -x .venv/bin/python ]; then
+  .venv/bin/python -m tests.engines up
+fi
 log "ready"

@@ -70,7 +70,7 @@ wheels() {
 
 panel() {
   [ -f static/vendor/htmx.min.js ] || die "static/vendor is empty: run make setup first"
-  build "$PREFIX" Dockerfile . Dockerfile .dockerignore requirements.txt manage.py dockerpanel containers templates static deploy/apt-install.sh \
+  build "$PREFIX" Dockerfile . Dockerfile .dockerignore requirements.txt manage.py dockerpanel containers hosts templates static deploy/apt-install.sh \
     deploy/entrypoint.sh deploy/healthcheck.py
 }
 

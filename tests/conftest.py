@@ -121,10 +121,11 @@ def _close_database_pools(request):
 
 @pytest.fixture(autouse=True)
 def _fresh_engine_client():
-    """Each test starts with no cached engine client (some tests point DOCKER_HOST elsewhere)."""
-    engine.default_engine().forget_clients()
+    """Each test starts with no Engine (some tests point DOCKER_HOST elsewhere, or change hosts, in
+    a database that is rolled back after them)."""
+    engine.registry.reset()
     yield
-    engine.default_engine().forget_clients()
+    engine.registry.reset()
 
 
 @pytest.fixture(autouse=True)
@@ -278,3 +279,68 @@ def private_engine():
         yield private
     finally:
         private.stop()
+
+
+# Extra engines (issue 10, tests/engines.py): started once, reused by later runs; each a ready Host.
+
+
+@pytest.fixture(scope="session")
+def extra_engines():
+    """e2 (unix), e3 (TLS) and e2 over SSH, running; this run's labelled objects removed at the end."""
+    from tests import engines
+
+    found = engines.up()
+    yield found
+    for url in (found.e2_url, found.e3_sock):
+        client = docker.DockerClient(base_url=url, version="auto")
+        try:
+            remove_test_objects(client)
+        finally:
+            client.close()
+
+
+@pytest.fixture(scope="session")
+def dk_e2(extra_engines):
+    """An SDK client of e2, for arranging and checking its state."""
+    client = docker.DockerClient(base_url=extra_engines.e2_url, version="auto")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def dk_e3(extra_engines):
+    """An SDK client of e3 (through its unix socket), for arranging and checking its state."""
+    client = docker.DockerClient(base_url=extra_engines.e3_sock, version="auto")
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def host_e2(db, extra_engines):
+    from hosts.models import Host
+
+    return Host.objects.create(name="e2", url=extra_engines.e2_url)
+
+
+@pytest.fixture
+def host_e3(db, extra_engines):
+    """e3 over TCP with TLS, with the right CA, client certificate and key."""
+    from hosts.models import Host
+
+    host = Host(name="e3", url=extra_engines.e3_url, tls_ca=extra_engines.read("ca"))
+    host.tls_cert = extra_engines.read("cert")
+    host.set_secret("tls_key", extra_engines.read("key"))
+    host.save()
+    return host
+
+
+@pytest.fixture
+def host_e2ssh(db, extra_engines):
+    """e2 over SSH, its host key accepted."""
+    from hosts.models import Host
+    from tests.engines import ssh_host_key_line
+
+    host = Host(name="e2ssh", url=extra_engines.ssh_url, ssh_host_key=ssh_host_key_line(extra_engines))
+    host.set_secret("ssh_key", extra_engines.ssh_key)
+    host.save()
+    return host

@@ -150,3 +150,21 @@ def test_an_action_on_the_unprefixed_urls_is_recorded_for_the_default_host(opera
     box = make_container()
     operator_client.post(f"/containers/{box.name}/stop/", {"timeout": "0"})
     assert AuditEntry.objects.get(action="container.stop", target_id=box.id).host == "local"
+
+
+def test_making_another_host_the_default_moves_the_unprefixed_urls_there(admin_client, host_e2, dk_e2):
+    from tests.conftest import RUN_ID, RUN_LABEL, unique
+
+    name = unique("e2default")
+    box = dk_e2.containers.create(
+        "dockerpanel-test/busybox:latest", ["sleep", "600"], name=name, labels={RUN_LABEL: RUN_ID}
+    )
+    try:
+        assert name not in admin_client.get("/containers/", {"all": "1"}).content.decode()
+        assert admin_client.post("/hosts/e2/default/").status_code == 302
+        html = admin_client.get("/containers/", {"all": "1", "name": name}).content.decode()
+        assert f'href="/containers/{name}/"' in html  # e2's container, on the unprefixed URLs
+        assert admin_client.get(f"/containers/{name}/").status_code == 200
+        assert admin_client.get(f"/hosts/local/containers/{name}/").status_code == 404
+    finally:
+        box.remove(force=True)

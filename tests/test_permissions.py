@@ -1,7 +1,7 @@
 """The permission matrix: every role against every page, POST and websocket.
 
 Data-driven: add a row to PAGES or SOCKETS for each new URL. Paths may name `{user_id}` (a viewer
-named "target"), `{container}` (a running test container's name, made only for rows that use it) or
+named "target"), `{host}` (a second host, not the default), `{container}` (a running test container's name, made only for rows that use it) or
 `{container_id}` (such a container's full ID).
 A role below the row's `needs` gets 403 (pages) or close code 4403 (sockets), and the refusal is in
 the audit log; an anonymous visitor is sent to the login page (pages) or closed with 4401 (sockets).
@@ -123,10 +123,23 @@ HOST_PAGES = [
     if p.path.startswith(HOST_PREFIXES)
 ]
 
+# hosts (issue 10); {host} is a second host, never the default
+PAGES += [
+    Page("GET", "/hosts/", "viewer"),
+    Page("GET", "/hosts/add/", "admin"),
+    Page("POST", "/hosts/add/", "admin", {"name": "matrix", "url": "unix:///var/run/docker.sock"}),
+    Page("GET", "/hosts/{host}/settings/", "admin"),
+    Page("POST", "/hosts/{host}/settings/", "admin", {"url": "unix:///var/run/docker.sock"}),
+    Page("POST", "/hosts/{host}/test/", "admin"),
+    Page("GET", "/hosts/{host}/key/", "admin"),
+    Page("POST", "/hosts/{host}/default/", "admin"),
+    Page("POST", "/hosts/{host}/remove/", "admin"),
+]
+
 SOCKETS = [
     ("/ws/events/", "viewer"),
     ("/ws/containers/{container}/exec/", "operator"),
-    ("/ws/containers/{container}/attach/", "operator"),
+    ("/ws/containers/{tty_container}/attach/", "operator"),
     ("/ws/containers/{container}/logs/", "viewer"),
     ("/ws/containers/{container}/stats/", "viewer"),
 ]
@@ -149,6 +162,11 @@ def expand(path: str, request) -> str:
         values["user_id"] = User.objects.get(username="target").pk
     if "{container}" in path:
         values["container"] = request.getfixturevalue("make_container")().name
+    if "{host}" in path:
+        from hosts.models import Host
+
+        Host.default()
+        values["host"] = Host.objects.create(name="second", url="unix:///var/run/docker.sock").name
     if "{container_id}" in path:
         values["container_id"] = request.getfixturevalue("make_container")().id
     return path.format(**values)
@@ -197,6 +215,10 @@ async def test_it_enforces_the_role_on_every_socket(request, path: str, needs: s
     if "{container}" in path:
         container = await asyncio.to_thread(request.getfixturevalue("make_container"))
         path = path.format(container=container.name)
+    if "{tty_container}" in path:  # docker attach needs a container made with -i -t
+        make = request.getfixturevalue("make_container")
+        container = await asyncio.to_thread(make, command="sh", tty=True, stdin_open=True)
+        path = path.format(tty_container=container.name)
     cookie = None if role == "anonymous" else await session_cookie_for(role, None if role == "outsider" else role)
     ws = communicator(path, cookie)
     connected, _ = await ws.connect()
@@ -216,7 +238,7 @@ async def test_it_enforces_the_role_on_every_socket(request, path: str, needs: s
 
 
 # Form pages answer GET with the form and POST with the change; every other POST row is POST-only.
-FORM_PAGES = {"/account/password/", "/users/{user_id}/password/"}
+FORM_PAGES = {"/account/password/", "/users/{user_id}/password/", "/hosts/add/", "/hosts/{host}/settings/"}
 
 
 @pytest.mark.django_db
@@ -264,7 +286,9 @@ def _url_patterns() -> list[tuple[str, str]]:
 
 
 def _sample(path: str) -> str:
-    return path.format(user_id=1, container="box", container_id="0" * 64).split("?")[0]
+    return path.format(user_id=1, host="other", container="box", tty_container="box", container_id="0" * 64).split("?")[
+        0
+    ]
 
 
 def test_every_url_pattern_has_a_row_in_the_matrix():

@@ -184,3 +184,15 @@ def test_it_refuses_host_ips_that_are_not_addresses(ip):
         pass
     with pytest.raises(PortError):
         ports.parse(f"{ip}:8080:80" if ":" not in ip else f"[{ip}]:8080:80")
+
+
+def test_a_published_port_opens_where_its_engine_runs():
+    from containers.engine import PublishedPort
+
+    assert PublishedPort(80, "tcp", "0.0.0.0", 8080).url == "http://127.0.0.1:8080/"
+    assert PublishedPort(80, "tcp", "::", 8080).url == "http://[::1]:8080/"
+    # a remote host's wildcard bindings open on that host; a specific address stays as it is
+    assert PublishedPort(80, "tcp", "0.0.0.0", 8080).url_on("docker2.lan") == "http://docker2.lan:8080/"
+    assert PublishedPort(80, "tcp", "::", 8080).url_on("fd00::5") == "http://[fd00::5]:8080/"
+    assert PublishedPort(80, "tcp", "10.0.0.7", 8080).url_on("docker2.lan") == "http://10.0.0.7:8080/"
+    assert PublishedPort(80, "tcp", "0.0.0.0", 8080).url_on("") == "http://127.0.0.1:8080/"

@@ -187,8 +187,15 @@ class PublishedPort:
 
     @property
     def url(self) -> str:
-        """Where to open it from this host: a wildcard binding is reached on loopback."""
-        if self.host_ip in ("", "0.0.0.0"):
+        """Where to open it from this machine: a wildcard binding is reached on loopback."""
+        return self.url_on("")
+
+    def url_on(self, public_host: str) -> str:
+        """Where to open it when the engine runs on `public_host` (a remote host's address; "" for
+        this machine): a wildcard binding is reached there, a specific address as it is."""
+        if self.host_ip in ("", "0.0.0.0", "::") and public_host:
+            host = f"[{public_host}]" if ":" in public_host else public_host
+        elif self.host_ip in ("", "0.0.0.0"):
             host = "127.0.0.1"
         elif self.host_ip == "::":
             host = "[::1]"

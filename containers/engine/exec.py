@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import codecs
+import select
+import socket
+import ssl
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -70,23 +74,99 @@ class TerminalTarget:
 
 
 def _hijacked(raw, address: str) -> tuple[object, bytes, object]:
-    """The plain socket under the SDK's hijacked connection, the bytes http.client already
-    buffered past the upgrade headers, and the response to keep alive."""
+    """A plain socket carrying the SDK's hijacked connection, the bytes http.client already
+    buffered past the upgrade headers, and the response to keep alive.
+
+    On a unix:// or plain tcp:// engine that is the connection's own socket. Over TLS (an
+    SSLSocket) or SSH (a paramiko channel) the event loop cannot read the connection itself, so a
+    thread relays it to one end of a socket pair and the terminal reads the other (_Relay)."""
     response = getattr(raw, "_response", None)
     sock = getattr(raw, "_sock", None)
-    if sock is None or not hasattr(sock, "fileno") or type(sock).__name__ == "SSLSocket":
-        raw.close()
-        raise EngineError(
-            f"The terminal needs a unix:// or plain tcp:// engine address; {address} is not supported for terminals"
-        )
-    sock.setblocking(False)  # also lifts the client's timeout, which would end an idle shell
-    pending = b""
-    if response is not None:
+    if isinstance(sock, socket.socket) and not isinstance(sock, ssl.SSLSocket):
+        sock.setblocking(False)  # also lifts the client's timeout, which would end an idle shell
+        pending = b""
+        if response is not None:
+            try:
+                pending = response.raw._fp.fp.read1(65536) or b""
+            except (AttributeError, BlockingIOError, TypeError, ValueError):
+                pending = b""
+        return sock, pending, response
+    if not hasattr(raw, "fileno") or not hasattr(raw, "sendall"):
+        raise EngineError(f"The terminal cannot use the connection to {address} ({type(raw).__name__})")
+    return _Relay(raw, _buffered(response, raw)).start(), b"", response
+
+
+def _buffered(response, remote) -> bytes:
+    """What http.client (or paramiko's file) read past the upgrade headers, without waiting for more."""
+    fp = getattr(getattr(getattr(response, "raw", None), "_fp", None), "fp", None)
+    if fp is None:
+        return b""
+    if hasattr(fp, "_rbuffer"):  # paramiko's BufferedFile, over an SSH channel
+        held, fp._rbuffer = bytes(fp._rbuffer or b""), b""
+        return held
+    remote.setblocking(False)  # read1 answers from its buffer, else tries the socket once: not wait
+    try:
+        return fp.read1(65536) or b""
+    except (OSError, ValueError, TypeError, AttributeError):
+        return b""
+    finally:
+        remote.setblocking(True)
+
+
+class _Relay:
+    """Relays a TLS socket or an SSH channel to a plain socket pair, in one daemon thread (an
+    OpenSSL connection must not be read and written from two threads at once). The terminal gets
+    one end; closing it ends the relay and the connection, and the engine's end of output shuts the
+    pair's end down, so the terminal sees it as from a plain socket."""
+
+    def __init__(self, remote, pending: bytes):
+        self.remote = remote
+        self.pending = pending
+        self.ours, self.theirs = socket.socketpair()
+
+    def start(self) -> socket.socket:
+        self.theirs.setblocking(False)
+        threading.Thread(target=self._run, name="terminal-relay", daemon=True).start()
+        return self.theirs
+
+    def _run(self) -> None:
+        remote, ours = self.remote, self.ours
         try:
-            pending = response.raw._fp.fp.read1(65536) or b""
-        except (AttributeError, BlockingIOError, TypeError, ValueError):
-            pending = b""
-    return sock, pending, response
+            if self.pending:
+                ours.sendall(self.pending)
+            remote.setblocking(True)
+            while True:
+                ready = []
+                if isinstance(remote, ssl.SSLSocket) and remote.pending():
+                    ready = [remote]
+                else:
+                    ready, _, _ = select.select([remote, ours], [], [])
+                if remote in ready:
+                    data = remote.recv(65536)
+                    if not data:
+                        ours.shutdown(socket.SHUT_WR)  # the engine ended the output
+                        self._drain_until_closed()
+                        return
+                    ours.sendall(data)
+                if ours in ready:
+                    data = ours.recv(65536)
+                    if not data:  # the terminal closed its end
+                        return
+                    remote.sendall(data)
+        except (OSError, EOFError, ValueError):
+            pass
+        finally:
+            for end in (ours, remote):
+                try:
+                    end.close()
+                except Exception:
+                    pass
+
+    def _drain_until_closed(self) -> None:
+        """After the engine's end of output, wait for the terminal to close its end (a final
+        keystroke written then has nowhere to go)."""
+        while self.ours.recv(65536):
+            pass
 
 
 class ExecCalls:

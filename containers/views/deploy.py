@@ -159,9 +159,11 @@ async def deploy_events(request: HttpRequest, form: ApacheDeployForm):
                 yield _step(key, "ok")
 
         current = "open"
-        url = engine.PublishedPort(80, "tcp", spec.ports[0].host_ip, spec.ports[0].host.start).url
+        # asked where the engine runs: on a remote host, its address, not this machine's loopback
+        published = engine.PublishedPort(80, "tcp", spec.ports[0].host_ip, spec.ports[0].host.start)
+        url = published.url_on(eng.public_host)
         yield _step("open", "running", f"Open {url}")
-        if spec.ports[0].host_ip in ("", "0.0.0.0", "::", "127.0.0.1", "::1"):
+        if eng.public_host or spec.ports[0].host_ip in ("", "0.0.0.0", "::", "127.0.0.1", "::1"):
             answer = await eng.long_call(_wait_for_http, url)
             yield {"type": "output", "step": "open", "text": answer}
         yield _step("open", "ok", message=f"{url} answers")
