@@ -9,6 +9,7 @@ recording the daphne process's RSS.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import uuid
@@ -19,7 +20,13 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stats_list import process_rss  # noqa: E402
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dockerpanel.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from bench.checkouts import process_rss  # noqa: E402
 from tests.conftest import BUSYBOX  # noqa: E402
 from tests.live import PanelServer  # noqa: E402
 

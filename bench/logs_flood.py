@@ -28,8 +28,13 @@ import docker
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.checkouts import cookie_header, login, serve  # noqa: E402
-from bench.stats_list import process_cpu, process_rss  # noqa: E402
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dockerpanel.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from bench.checkouts import cookie_header, login, process_cpu, process_rss, serve  # noqa: E402
 from tests.conftest import BUSYBOX  # noqa: E402
 from tests.live import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 

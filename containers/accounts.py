@@ -21,13 +21,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from containers import consumers
-from containers.roles import ROLES, role_of
+from containers.roles import ROLE_LABELS, ROLES, role_of
 from containers.sessions import BOUND_ADDRESS_KEY, LAST_SEEN_KEY, session_fingerprint
 
 log = logging.getLogger(__name__)
 
-# Role names as people read them; the stored value (and the CSS class) stays the English word.
-ROLE_LABELS = {"viewer": gettext_lazy("viewer"), "operator": gettext_lazy("operator"), "admin": gettext_lazy("admin")}
 ROLE_CHOICES = [(r, ROLE_LABELS.get(r, r)) for r in ROLES]
 
 

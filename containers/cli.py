@@ -365,6 +365,14 @@ def size(n: int | float | None) -> str:
     return f"{value:.3g}{units[i]}"  # Go's %.3g and Python's agree, exponents included
 
 
+def container_size(size_rw: int, size_root_fs: int) -> str:
+    """SIZE of `docker ps -s`: the writable layer, then "(virtual …)" with the image when the engine
+    gave a total ("0B (virtual 1.98MB)"), as the CLI's ContainerContext.Size words it."""
+    if size_root_fs > 0:
+        return f"{size(size_rw)} (virtual {size(size_root_fs)})"
+    return size(size_rw)
+
+
 def image_rows(image: dict) -> list[tuple[str, str]]:
     """(REPOSITORY, TAG) pairs of one /images/json entry; dangling images are ("<none>", "<none>")."""
     tags = [t for t in (image.get("RepoTags") or []) if t != "<none>:<none>"]
@@ -396,5 +404,6 @@ def format_template(columns: list[str]) -> str:
         "status": "{{.Status}}",
         "ports": "{{.Ports}}",
         "names": "{{.Names}}",
+        "size": "{{.Size}}",  # the CLI then asks for sizes itself, as -s does
     }
     return "table " + "\\t".join(fields[c] for c in columns if c in fields)

@@ -13,10 +13,12 @@ import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from containers import audit, live_rows
 from containers.engine import Engine, UnknownHost, engine_for
-from containers.events import PANEL_GROUP, ensure_listener, events_group
+from containers.events import PANEL_GROUP, ensure_listener, events_group, localized
 from containers.roles import has_role
 from containers.sessions import session_fingerprint, session_problem, session_still_valid
 
@@ -89,6 +91,15 @@ class PanelConsumer(AsyncWebsocketConsumer):
     async def start(self) -> None:
         await self.accept()
 
+    async def dispatch(self, message: dict) -> None:
+        # Channels closes stale database connections before every message: a hop to the thread that
+        # runs sync code, and back. A frame from the page (a keystroke, an acknowledgement) is on the
+        # hot path and reaches the database only through database_sync_to_async, which does it itself.
+        if message.get("type") == "websocket.receive":
+            await self.websocket_receive(message)
+            return
+        await super().dispatch(message)
+
     async def disconnect(self, code: int) -> None:
         if self.user_group_name:
             try:
@@ -125,6 +136,7 @@ class EventsConsumer(PanelConsumer):
         self.pending: dict[str, set[str]] = {}  # container ID -> actions heard in this burst
         self.burst = 0
         self.profile: tuple[list[str], bool] | None = None
+        self.language = _language_of(self.scope, self.engine)  # the toasts' language, as the page's
         listener = ensure_listener(self.engine)
         if not self.layer_error:
             try:
@@ -135,7 +147,10 @@ class EventsConsumer(PanelConsumer):
                 self.layer_error = f"{type(e).__name__}: {e}"
         await self.accept()
         if self.layer_error:  # degrade, say so and let the page retry: never a 500 at the handshake
-            message = f"Live updates are off: the channel layer (Redis) cannot be reached ({self.layer_error})."
+            with translation.override(self.language):
+                message = _("Live updates are off: the channel layer (Redis) cannot be reached (%(error)s).") % {
+                    "error": self.layer_error
+                }
             await self.send(text_data=json.dumps({"kind": "live", "action": "unavailable", "message": message}))
             await self.close(code=CLOSE_LAYER_DOWN)
             return
@@ -174,6 +189,8 @@ class EventsConsumer(PanelConsumer):
 
     async def engine_event(self, message: dict) -> None:
         event = message["event"]
+        if event.get("kind") == "panel":  # a toast: in this page's language
+            event = localized(event, self.language)
         await self.send(text_data=json.dumps(event))
         container_id = live_rows.container_id(event) if self.watch else ""
         if not container_id:
@@ -196,7 +213,7 @@ class EventsConsumer(PanelConsumer):
                     continue
                 ids = sorted(heard)
                 try:
-                    rows = await live_rows.rows_for(self.engine, ids, burst)
+                    rows = await live_rows.rows_for(self.engine, ids, burst, watch.size)
                 except Exception as e:  # the engine went away: its own event tells the page
                     log.info("live rows: %s", e)
                     continue
@@ -220,23 +237,35 @@ def _profile(user) -> tuple[list[str], bool]:
     return chosen_columns(user), has_role(user, "operator")
 
 
-def _page_of(scope: dict, engine: Engine) -> tuple:
-    """Where the rows' port links point and the page's language, decided as for the page itself
-    (port_links; LocaleMiddleware, then the session's choice as UserLanguageMiddleware)."""
+def _request_of(scope: dict, engine: Engine):
+    """The socket's handshake as a GET request of its page, to decide things as for the page itself."""
     from django.core.handlers.asgi import ASGIRequest
-    from django.utils import translation
-
-    from containers import language
-    from containers.views.containers import PortLinks, port_links
 
     http = {**scope, "type": "http", "method": "GET", "scheme": "https" if scope.get("scheme") == "wss" else "http"}
     request = ASGIRequest(http, io.BytesIO())
     request.engine = engine
     request.host_name = ((scope.get("url_route") or {}).get("kwargs") or {}).get("host")
+    return request
+
+
+def _language_of(scope: dict, engine: Engine) -> str:
+    """The page's language: the session's choice (UserLanguageMiddleware), else LocaleMiddleware's."""
+    from containers import language
+
     chosen = (scope.get("session") or {}).get(language.SESSION_KEY)
-    code = chosen if chosen and language.supported(chosen) else translation.get_language_from_request(request)
+    if chosen and language.supported(chosen):
+        return chosen
+    return translation.get_language_from_request(_request_of(scope, engine))
+
+
+def _page_of(scope: dict, engine: Engine) -> tuple:
+    """Where the rows' port links point and the page's language, decided as for the page itself
+    (port_links; LocaleMiddleware, then the session's choice as UserLanguageMiddleware)."""
+    from containers.views.containers import PortLinks, port_links
+
+    code = _language_of(scope, engine)
     try:
-        return port_links(request), code
+        return port_links(_request_of(scope, engine)), code
     except Exception as e:  # a host Django refuses: no links rather than wrong ones
         log.info("live rows: no port links: %s", e)
         return PortLinks("", ""), code

@@ -28,8 +28,11 @@ import uuid
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext_lazy
 
 from containers.engine import Engine, EngineError, EventStream, default_engine, since_of
+from containers.roles import ROLE_LABELS
 
 log = logging.getLogger(__name__)
 
@@ -296,27 +299,38 @@ async def stop_listener(name: str | None = None) -> None:
 
 # === panel actions: "alice stopped web" ===
 
-PAST = {
-    "run": "ran",
-    "stop": "stopped",
-    "kill": "killed",
-    "pull": "pulled",
-    "tag": "tagged",
-    "unpause": "unpaused",
-    "exec": "opened a terminal in",
-    "attach": "attached to",
-    "prune": "pruned",
-    "deploy": "deployed",
-    "create": "created",
-}
+# Whole sentences with placeholders (word order differs between languages): the text of a toast is
+# made for each page in its own language (see localized()), never glued from words.
 SENTENCES = {
-    "user.create": "{user} added user {target} ({role})",
-    "user.role": "{user} made {target} {role_article} {role}",
-    "user.deactivate": "{user} deactivated {target}",
-    "user.activate": "{user} reactivated {target}",
-    "user.password_reset": "{user} reset the password of {target}",
-    "deploy.apache": "{user} deployed the Apache demo as {target}",
-    "image.pull": "{user} pulled {target}",
+    "container.start": gettext_lazy("%(user)s started %(target)s"),
+    "container.stop": gettext_lazy("%(user)s stopped %(target)s"),
+    "container.restart": gettext_lazy("%(user)s restarted %(target)s"),
+    "container.kill": gettext_lazy("%(user)s killed %(target)s"),
+    "container.pause": gettext_lazy("%(user)s paused %(target)s"),
+    "container.unpause": gettext_lazy("%(user)s unpaused %(target)s"),
+    "container.remove": gettext_lazy("%(user)s removed %(target)s"),
+    "container.rename": gettext_lazy("%(user)s renamed %(target)s"),
+    "container.run": gettext_lazy("%(user)s ran %(target)s"),
+    "container.create": gettext_lazy("%(user)s created %(target)s"),
+    "container.exec": gettext_lazy("%(user)s opened a terminal in %(target)s"),
+    "container.attach": gettext_lazy("%(user)s attached to %(target)s"),
+    "container.env_revealed": gettext_lazy("%(user)s revealed the environment of %(target)s"),
+    "image.pull": gettext_lazy("%(user)s pulled %(target)s"),
+    "image.remove": gettext_lazy("%(user)s removed image %(target)s"),
+    "image.tag": gettext_lazy("%(user)s tagged image %(target)s"),
+    "image.prune": gettext_lazy("%(user)s pruned image %(target)s"),
+    "image.env_revealed": gettext_lazy("%(user)s revealed the environment of image %(target)s"),
+    "user.create": gettext_lazy("%(user)s added user %(target)s (%(role)s)"),
+    "user.deactivate": gettext_lazy("%(user)s deactivated %(target)s"),
+    "user.activate": gettext_lazy("%(user)s reactivated %(target)s"),
+    "user.password_reset": gettext_lazy("%(user)s reset the password of %(target)s"),
+    "deploy.apache": gettext_lazy("%(user)s deployed the Apache demo as %(target)s"),
+}
+# "made web an operator": the article goes with the role, so each role has its sentence.
+ROLE_SENTENCES = {
+    "viewer": gettext_lazy("%(user)s made %(target)s a viewer"),
+    "operator": gettext_lazy("%(user)s made %(target)s an operator"),
+    "admin": gettext_lazy("%(user)s made %(target)s an admin"),
 }
 # Entries that are no news for the rest of the team.
 # Terminal sessions and column choices change nothing that other people's pages show.
@@ -330,29 +344,27 @@ QUIET_AUDIT = {
     "container.attach",
     "preference.columns",
     "preference.language",
+    "preference.theme",
 }
 
 
-def past(verb: str) -> str:
-    verb = verb.replace("_", " ")
-    if verb in PAST:
-        return PAST[verb]
-    first, _, rest = verb.partition(" ")
-    first = PAST.get(first) or (first + "d" if first.endswith("e") else first + "ed")
-    return f"{first} {rest}".strip()
-
-
 def sentence(username: str, action: str, target: str, params: dict | None = None) -> str:
-    """A toast's text, e.g. "alice stopped web"."""
-    params = params or {}
-    role = str(params.get("role", ""))
-    if action in SENTENCES:
-        return SENTENCES[action].format(
-            user=username, target=target, role=role, role_article="an" if role[:1] in "aeiou" and role else "a"
-        )
-    noun, _, verb = action.rpartition(".")
-    what = f"image {target}" if noun == "image" else target
-    return f"{username} {past(verb)} {what}".strip()
+    """A toast's text in the active language, e.g. "alice stopped web"; an action without a sentence
+    of its own is named as the audit log names it ("alice: network.create web")."""
+    role = str((params or {}).get("role", ""))
+    values = {"user": username, "target": target, "role": ROLE_LABELS.get(role, role), "action": action}
+    if action == "user.role" and role in ROLE_SENTENCES:
+        template = ROLE_SENTENCES[role]
+    else:
+        template = SENTENCES.get(action) or gettext_lazy("%(user)s: %(action)s %(target)s")
+    return (str(template) % values).strip()
+
+
+def localized(message: dict, language: str) -> dict:
+    """A panel message with its text in `language` (each page's own, see EventsConsumer)."""
+    with translation.override(language):
+        text = sentence(message["user"], message["action"], message["target"], {"role": message.get("role", "")})
+    return {**message, "text": text}
 
 
 def panel_message(entry) -> dict | None:
@@ -360,14 +372,18 @@ def panel_message(entry) -> dict | None:
     if not entry.ok or entry.action in QUIET_AUDIT or not entry.username:
         return None
     target = entry.target_name or entry.target_id[:12]
-    return {
+    message = {
         "kind": "panel",
         "user": entry.username,
         "action": entry.action,
         "target": target,
         "host": entry.host,
-        "text": sentence(entry.username, entry.action, target, entry.params),
     }
+    role = (entry.params or {}).get("role") if entry.action.startswith("user.") else None
+    if role:
+        message["role"] = str(role)
+    # in the default language here (the acting user's may be active); each page gets its own
+    return localized(message, settings.LANGUAGE_CODE)
 
 
 def publish_panel_entry(entry) -> None:

@@ -7,6 +7,7 @@ import shlex
 
 from django import forms
 from django.conf import settings
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from containers import own_container, ports
@@ -257,7 +258,11 @@ def check_host_ports(engine: Engine, bindings: list[ports.PortBinding], fail) ->
                 None,
             )
             if owner:
-                fail(index, f"host port {host_port}/{b.protocol} is already published by container {owner.container}")
+                fail(
+                    index,
+                    gettext("host port %(port)s/%(protocol)s is already published by container %(container)s")
+                    % {"port": host_port, "protocol": b.protocol, "container": owner.container},
+                )
                 break
             if not probe:
                 continue
@@ -268,7 +273,11 @@ def check_host_ports(engine: Engine, bindings: list[ports.PortBinding], fail) ->
                 break
             if not free:
                 where = ports.host_ip_text(b.host_ip or "0.0.0.0")
-                fail(index, f"host port {where}:{host_port}/{b.protocol} is already in use by a process on this host")
+                fail(
+                    index,
+                    gettext("host port %(where)s:%(port)s/%(protocol)s is already in use by a process on this host")
+                    % {"where": where, "port": host_port, "protocol": b.protocol},
+                )
                 break
 
 

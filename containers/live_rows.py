@@ -40,7 +40,7 @@ MAX_IDS = MAX_ROW_IDS  # more containers in one burst: the page refreshes its li
 MAX_MESSAGE = 4096  # a watch message is small: a longer one is ignored
 MAX_QUERY = 2000
 KEEP_SECONDS = 2.0  # a finished shared call still serves consumers that come a little late
-_shared: dict[tuple[frozenset[str], int], tuple[float, asyncio.AbstractEventLoop, asyncio.Future]] = {}
+_shared: dict[tuple[str, frozenset[str], int, bool], tuple[float, asyncio.AbstractEventLoop, asyncio.Future]] = {}
 
 
 def read_watch(text: str | None) -> str | None:
@@ -77,6 +77,11 @@ class Watch:
     links: PortLinks
     language: str
 
+    @property
+    def size(self) -> bool:
+        """Whether the page shows SIZE, so its rows need the engine's sizes."""
+        return "size" in self.columns
+
     def update(self, heard: dict[str, set[str]], rows: dict[str, ContainerRow]) -> dict:
         """The "rows" message for the containers `heard` about (ID -> actions): each one's `<tr>`, or
         None for one gone or no longer matching (the page removes it, if it shows it); nothing for
@@ -100,10 +105,11 @@ class Watch:
         return {"kind": "rows", "rows": out, "new": new}
 
 
-async def rows_for(engine: Engine, ids: list[str], burst: int) -> dict[str, ContainerRow]:
+async def rows_for(engine: Engine, ids: list[str], burst: int, size: bool = False) -> dict[str, ContainerRow]:
     """The engine's rows for `ids` (full IDs), by full ID; absent = gone. One engine call for all
-    consumers of this process asking for the same host's ids after the same last event (`burst`)."""
-    key = (engine.name, frozenset(ids), burst)
+    consumers of this process asking for the same host's ids after the same last event (`burst`), and
+    whether their pages show SIZE (`size`: `docker ps -s`, asked only by the pages that show it)."""
+    key = (engine.name, frozenset(ids), burst, size)
     now = time.monotonic()
     loop = asyncio.get_running_loop()
     for old in [
@@ -111,12 +117,12 @@ async def rows_for(engine: Engine, ids: list[str], burst: int) -> dict[str, Cont
     ]:
         del _shared[old]
     if key not in _shared or _shared[key][1] is not loop:
-        _shared[key] = (now, loop, asyncio.ensure_future(_fetch(engine, sorted(ids))))
+        _shared[key] = (now, loop, asyncio.ensure_future(_fetch(engine, sorted(ids), size)))
     return await asyncio.shield(_shared[key][2])
 
 
-async def _fetch(engine: Engine, ids: list[str]) -> dict[str, ContainerRow]:
-    rows = await engine.short_call(engine.list_containers, all=True, filters={"id": ids})
+async def _fetch(engine: Engine, ids: list[str], size: bool) -> dict[str, ContainerRow]:
+    rows = await engine.short_call(engine.list_containers, all=True, filters={"id": ids}, size=size)
     wanted = set(ids)
     return {r.id: r for r in rows if r.id in wanted}  # the id filter is a prefix match
 

@@ -101,9 +101,10 @@ class LineBuffer:
     most `capacity` lines of memory and shows the newest lines when it comes back.
     """
 
-    def __init__(self, capacity: int, stall_s: float = 2.0):
+    def __init__(self, capacity: int, stall_s: float = 2.0, full_batch: int = 0):
         self.capacity = capacity
         self.stall_s = stall_s
+        self.full_batch = full_batch  # a sender waiting for a full batch is told when this many wait
         self._lines: deque = deque()
         self._room = threading.Condition()
         self._dropped = 0
@@ -114,19 +115,20 @@ class LineBuffer:
         self._stalled_at = -1  # the value of _taken when the page was last found stalled
 
     def push_many(self, lines: list) -> bool:
-        """Add lines (waiting for room while the page makes progress); True if the buffer was empty
-        before (the sender may be waiting)."""
+        """Add lines (waiting for room while the page makes progress); True if the sender may be
+        waiting for them: the buffer was empty before, or now holds a full batch for the first time."""
         with self._room:
             self._wait_for_room(len(lines))
-            was_empty = not self._lines
+            before = len(self._lines)
             self._lines.extend(lines)
+            wake = not before or before < self.full_batch <= len(self._lines)
             over = len(self._lines) - self.capacity
             if over > 0:
                 for _ in range(over):
                     self._lines.popleft()
                 self._dropped += over
                 self.total_dropped += over
-            return was_empty
+            return wake
 
     def _wait_for_room(self, count: int) -> None:
         seen = self._taken

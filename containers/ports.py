@@ -13,6 +13,9 @@ import shlex
 import socket
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 PROTOCOLS = ("tcp", "udp", "sctp")
 WILDCARDS = ("", "0.0.0.0", "::")
 _DIGITS = re.compile(r"[0-9]+")
@@ -58,25 +61,31 @@ class PortBinding:
         return list(zip(self.container.ports(), self.host.ports(), strict=True))
 
 
-def parse_port(text: str, what: str = "port", field: str = "") -> int:
+# What a port is called in messages (the messages are whole sentences with it as a placeholder).
+PORT = gettext_lazy("port")
+CONTAINER_PORT = gettext_lazy("container port")
+HOST_PORT = gettext_lazy("host port")
+
+
+def parse_port(text: str, what: str = PORT, field: str = "") -> int:
     text = text.strip()
     if not _DIGITS.fullmatch(text):
-        raise PortError(f"{what} '{text}' is not a number", field)
+        raise PortError(_("%(what)s '%(text)s' is not a number") % {"what": what, "text": text}, field)
     port = int(text) if len(text) <= 5 else 0
     if not 1 <= port <= 65535:
-        raise PortError(f"{what} {text} is out of range: ports are 1-65535", field)
+        raise PortError(_("%(what)s %(text)s is out of range: ports are 1-65535") % {"what": what, "text": text}, field)
     return port
 
 
-def parse_range(text: str, what: str = "port", field: str = "") -> PortRange:
+def parse_range(text: str, what: str = PORT, field: str = "") -> PortRange:
     text = text.strip()
     if not text:
-        raise PortError(f"{what} is missing", field)
+        raise PortError(_("%(what)s is missing") % {"what": what}, field)
     start, dash, end = text.partition("-")
     first = parse_port(start, what, field)
     last = parse_port(end, what, field) if dash else first
     if last < first:
-        raise PortError(f"{what} range {text} ends before it starts", field)
+        raise PortError(_("%(what)s range %(text)s ends before it starts") % {"what": what, "text": text}, field)
     return PortRange(first, last)
 
 
@@ -90,20 +99,27 @@ def parse_ip(text: str) -> str:
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
-        raise PortError(f"host IP '{text}' is not a valid IPv4 or IPv6 address", "host_ip") from None
+        raise PortError(_("host IP '%(ip)s' is not a valid IPv4 or IPv6 address") % {"ip": text}, "host_ip") from None
 
 
 def make_binding(host_ip: str, host_port: str, container_port: str, protocol: str = "tcp") -> PortBinding:
     """One binding from the parts of a form row; PortError names the bad part."""
     protocol = (protocol or "tcp").strip().lower()
     if protocol not in PROTOCOLS:
-        raise PortError(f"protocol '{protocol}' is not one of {', '.join(PROTOCOLS)}", "protocol")
-    container = parse_range(container_port, "container port", "container_port")
-    host = parse_range(host_port, "host port", "host_port") if host_port.strip() else None
+        raise PortError(
+            _("protocol '%(protocol)s' is not one of %(protocols)s")
+            % {"protocol": protocol, "protocols": ", ".join(PROTOCOLS)},
+            "protocol",
+        )
+    container = parse_range(container_port, CONTAINER_PORT, "container_port")
+    host = parse_range(host_port, HOST_PORT, "host_port") if host_port.strip() else None
     if host is not None and len(host) != len(container):
         raise PortError(
-            f"host ports {host} ({len(host)}) and container ports {container} ({len(container)}) "
-            "must be ranges of the same length",
+            _(
+                "host ports %(host)s (%(host_count)d) and container ports %(container)s (%(container_count)d) "
+                "must be ranges of the same length"
+            )
+            % {"host": host, "host_count": len(host), "container": container, "container_count": len(container)},
             "host_port",
         )
     return PortBinding(container=container, host=host, host_ip=parse_ip(host_ip), protocol=protocol)
@@ -113,23 +129,25 @@ def parse_spec(spec: str) -> PortBinding:
     """One `-p` value: `80`, `8080:80`, `127.0.0.1:8080:80`, `127.0.0.1::80`, `[::1]:8080:80/udp`, ranges."""
     spec = spec.strip()
     if not spec:
-        raise PortError("an empty -p value")
+        raise PortError(_("an empty -p value"))
     rest, slash, protocol = spec.rpartition("/")
     if not slash:
         rest, protocol = spec, "tcp"
     elif not protocol:
-        raise PortError(f"'{spec}': the protocol after '/' is missing")
+        raise PortError(_("'%(spec)s': the protocol after '/' is missing") % {"spec": spec})
     host_ip = ""
     if rest.startswith("["):
         close = rest.find("]")
         if close < 0 or rest[close + 1 : close + 2] != ":":
-            raise PortError(f"'{spec}': an IPv6 address is written [address]:host_port:container_port")
+            raise PortError(
+                _("'%(spec)s': an IPv6 address is written [address]:host_port:container_port") % {"spec": spec}
+            )
         host_ip, rest = rest[1:close], rest[close + 2 :]
         if not host_ip:
-            raise PortError(f"'{spec}': the IPv6 address in brackets is empty", "host_ip")
+            raise PortError(_("'%(spec)s': the IPv6 address in brackets is empty") % {"spec": spec}, "host_ip")
         parts = rest.split(":")
         if len(parts) != 2:
-            raise PortError(f"'{spec}' is not [address]:host_port:container_port")
+            raise PortError(_("'%(spec)s' is not [address]:host_port:container_port") % {"spec": spec})
         host_port, container_port = parts
     else:
         parts = rest.split(":")
@@ -138,17 +156,19 @@ def parse_spec(spec: str) -> PortBinding:
         elif len(parts) == 2:
             host_port, container_port = parts
             if not host_port:
-                raise PortError(f"'{spec}': the host port before ':' is missing", "host_port")
+                raise PortError(_("'%(spec)s': the host port before ':' is missing") % {"spec": spec}, "host_port")
         elif len(parts) == 3:
             host_ip, host_port, container_port = parts
             if not host_ip:
-                raise PortError(f"'{spec}': the host IP before ':' is missing", "host_ip")
+                raise PortError(_("'%(spec)s': the host IP before ':' is missing") % {"spec": spec}, "host_ip")
         else:
-            raise PortError(f"'{spec}' has too many ':'; write IPv6 addresses in brackets, e.g. [::1]:8080:80")
+            raise PortError(
+                _("'%(spec)s' has too many ':'; write IPv6 addresses in brackets, e.g. [::1]:8080:80") % {"spec": spec}
+            )
     try:
         return make_binding(host_ip, host_port, container_port, protocol)
     except PortError as e:
-        raise PortError(f"'{spec}': {e}", e.field) from None
+        raise PortError(_("'%(spec)s': %(error)s") % {"spec": spec, "error": e}, e.field) from None
 
 
 def parse(text: str) -> list[PortBinding]:
@@ -159,7 +179,7 @@ def parse(text: str) -> list[PortBinding]:
     try:
         tokens = shlex.split(text or "")
     except ValueError as e:
-        raise PortError(f"cannot read the -p text: {e}") from None
+        raise PortError(_("cannot read the -p text: %(error)s") % {"error": e}) from None
     bindings: list[PortBinding] = []
     expect_value = False
     for token in tokens:
@@ -173,11 +193,11 @@ def parse(text: str) -> list[PortBinding]:
         elif token.startswith("-p") and token[2:3].isdigit() or token.startswith("-p["):
             bindings.append(parse_spec(token[2:]))
         elif token.startswith("-"):
-            raise PortError(f"'{token}' is not a -p option; only port bindings go here")
+            raise PortError(_("'%(token)s' is not a -p option; only port bindings go here") % {"token": token})
         else:
             bindings.append(parse_spec(token))
     if expect_value:
-        raise PortError("the last -p has no value")
+        raise PortError(_("the last -p has no value"))
     return bindings
 
 
@@ -233,7 +253,7 @@ def duplicates(bindings: list[PortBinding]) -> list[tuple[int, str]]:
     seen: list[tuple[str, int, str]] = []
     found = []
     for i, b in enumerate(bindings):
-        for _, host_port in b.pairs():
+        for _container_port, host_port in b.pairs():
             if host_port is None:
                 continue
             clash = next(
@@ -241,7 +261,13 @@ def duplicates(bindings: list[PortBinding]) -> list[tuple[int, str]]:
             )
             if clash:
                 where = host_ip_text(b.host_ip or "0.0.0.0")
-                found.append((i, f"host port {where}:{host_port}/{b.protocol} is bound twice in this form"))
+                found.append(
+                    (
+                        i,
+                        _("host port %(where)s:%(port)s/%(protocol)s is bound twice in this form")
+                        % {"where": where, "port": host_port, "protocol": b.protocol},
+                    )
+                )
                 break
             seen.append((b.host_ip, host_port, b.protocol))
     return found
@@ -259,7 +285,7 @@ def host_port_free(host_ip: str, port: int, protocol: str = "tcp") -> bool:
             s.bind((ip, port))
         except OSError as e:
             if e.errno == errno.EADDRNOTAVAIL:
-                raise PortError(f"host IP {ip} is not an address of this host", "host_ip") from None
+                raise PortError(_("host IP %(ip)s is not an address of this host") % {"ip": ip}, "host_ip") from None
             return False
     return True
 

@@ -6,8 +6,11 @@ from functools import wraps
 
 from django.http import HttpRequest
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy
 
 ROLES = ("viewer", "operator", "admin")
+# Role names as people read them; the stored value (and the CSS class) stays the English word.
+ROLE_LABELS = {"viewer": gettext_lazy("viewer"), "operator": gettext_lazy("operator"), "admin": gettext_lazy("admin")}
 PERMISSION = {
     "viewer": "containers.view_panel",
     "operator": "containers.operate",

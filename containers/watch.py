@@ -87,8 +87,12 @@ class LogsConsumer(ContainerConsumer):
     BUFFER), then {"type": "end"} when the log ends (not following, or the container stopped).
     Page -> server: {"type": "ack", "seq": k} after showing batch k.
 
-    Pacing is by acknowledgements only: a batch leaves as soon as fewer than IN_FLIGHT are
-    unacknowledged, with whatever lines gathered meanwhile (up to BATCH). While the page keeps
+    Pacing is by acknowledgements only: when nothing is unacknowledged a batch leaves at once with
+    whatever lines gathered (up to BATCH), so a quiet log shows each line as it comes; a batch that is
+    not full follows another one only GATHER seconds later, and while batches are on their way only
+    full ones follow (up to IN_FLIGHT unacknowledged), the rest waiting for the next acknowledgement.
+    So a flood travels in a few big messages, not in as many small ones as lines happen to arrive
+    together (which cost a message, a JSON encoding and a frame of the page each). While the page keeps
     acknowledging, a full buffer stops the reading of the engine instead of skipping lines; after
     STALL seconds without an acknowledgement the oldest waiting lines are skipped (and counted) so
     a paused or hidden page costs at most BUFFER lines and comes back to the newest ones.
@@ -98,6 +102,7 @@ class LogsConsumer(ContainerConsumer):
     BATCH = 2000  # lines per message at most
     IN_FLIGHT = 4  # a page renders all it has in one animation frame: let one frame take 8,000 lines
     STALL = 2.0  # seconds without an acknowledgement after which lines are skipped
+    GATHER = 0.005  # seconds between two batches that are not full: a flood goes in fewer, bigger messages
 
     async def start(self) -> None:
         q = self.query()
@@ -130,8 +135,9 @@ class LogsConsumer(ContainerConsumer):
             return
         await self.accept()
         await self.send(text_data=json.dumps({"type": "start", "tty": tty, "name": container.name, "follow": follow}))
-        self.buffer = logs.LineBuffer(self.BUFFER, stall_s=self.STALL)
+        self.buffer = logs.LineBuffer(self.BUFFER, stall_s=self.STALL, full_batch=self.BATCH)
         self.in_flight = 0
+        self.last_sent = 0.0
         self.seq = 0
         self.wakeup = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -162,7 +168,12 @@ class LogsConsumer(ContainerConsumer):
         while True:
             await self.wakeup.wait()
             self.wakeup.clear()
+            gap = self.last_sent + self.GATHER - time.monotonic()
+            if gap > 0 and len(self.buffer) < self.BATCH and not self.buffer.ended:
+                await asyncio.sleep(gap)
             while self.in_flight < self.IN_FLIGHT:
+                if self.in_flight and len(self.buffer) < self.BATCH and not self.buffer.ended:
+                    break  # gather a full batch, or wait for the acknowledgement
                 lines, dropped = self.buffer.take(self.BATCH)
                 if not lines and not dropped:
                     if self.buffer.ended and not len(self.buffer):
@@ -183,6 +194,7 @@ class LogsConsumer(ContainerConsumer):
                     "buffered": len(self.buffer),
                 }
                 await self.send(text_data=json.dumps(message))
+                self.last_sent = time.monotonic()
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         try:

@@ -1,6 +1,7 @@
 """ASGI entry point: URLs bounded in length; HTTP goes to Django, websockets through session auth and
 the origin check."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -23,3 +24,8 @@ application = UrlLengthLimit(
         }
     )
 )
+
+# Everything loaded so far (~100k objects) lives as long as the process: keep it out of the garbage
+# collector's full passes, which otherwise walk it all and stall every socket for 20-130 ms here (the
+# tail of a keystroke's echo; a log flood allocates enough to set them off).
+gc.freeze()

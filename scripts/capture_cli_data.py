@@ -3,7 +3,9 @@
 Makes a few labelled containers (running with ports, created, exited, paused), records
 /containers/json, inspect, /images/json and history next to what `docker ps`/`docker images`/
 `docker history` print at the same moment, writes tests/data/cli_capture.json, removes the containers.
-Run: .venv/bin/python scripts/capture_cli_data.py [CLI]  (default: the current CLI, 28, in /usr/local/bin)
+With --size: containers that wrote files, /containers/json?size=1 next to `docker ps -a -s`'s SIZE, in
+tests/data/cli_capture_size.json (only that file is written).
+Run: .venv/bin/python scripts/capture_cli_data.py [--size] [CLI]  (default: the current CLI, 28, in /usr/local/bin)
 """
 
 import json
@@ -15,10 +17,12 @@ from pathlib import Path
 
 import docker
 
-CLI = sys.argv[1] if len(sys.argv) > 1 else "/usr/local/bin/docker"
+ARGS = [a for a in sys.argv[1:] if a != "--size"]
+CLI = ARGS[0] if ARGS else "/usr/local/bin/docker"
 IMAGE = "dockerpanel-test/busybox:latest"
 LABELS = {"dockerpanel.test": "1", "dockerpanel.capture": "1"}
 OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "cli_capture.json"
+OUT_SIZE = OUT.with_name("cli_capture_size.json")
 PS_FORMAT = "{{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
 
 
@@ -105,5 +109,52 @@ def main() -> None:
         dk.close()
 
 
+# (name, shell command): writable layers from nothing to megabytes, so SIZE shows B, kB and MB
+SIZE_WRITERS = [
+    ("dp-capture-size-none", "true"),
+    ("dp-capture-size-bytes", "printf 12345 > /f"),
+    ("dp-capture-size-kb", "dd if=/dev/zero of=/f bs=1000 count=12 2>/dev/null"),
+    ("dp-capture-size-mb", "dd if=/dev/zero of=/f bs=1000 count=1534 2>/dev/null"),
+    ("dp-capture-size-big", "dd if=/dev/zero of=/f bs=1000 count=25061 2>/dev/null"),
+]
+
+
+def capture_size() -> None:
+    """SIZE of `docker ps -s` (SizeRw, SizeRootFs) next to the engine's numbers, one moment."""
+    dk = docker.from_env(version="auto")
+    made = []
+    try:
+        for name, script in SIZE_WRITERS:
+            c = dk.containers.run(IMAGE, ["sh", "-c", script], name=name, labels=LABELS, detach=True)
+            made.append(c)
+            c.wait()
+        made.append(dk.containers.create(IMAGE, "true", name="dp-capture-size-created", labels=LABELS))
+        rows = dk.api.containers(all=True, size=True, filters={"label": "dockerpanel.capture=1"})
+        ps = subprocess.run(
+            [CLI, "ps", "-a", "-s", "--filter", "label=dockerpanel.capture=1", "--format", "{{.ID}}\t{{.Size}}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        table = subprocess.run(
+            [CLI, "ps", "-a", "-s", "--filter", "label=dockerpanel.capture=1"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        data = {
+            "cli": subprocess.run([CLI, "--version"], capture_output=True, text=True).stdout.strip(),
+            "containers_json": rows,
+            "ps": [line.split("\t") for line in ps.splitlines()],
+            "header": table.splitlines()[0],
+        }
+        OUT_SIZE.write_text(json.dumps(data, indent=1) + "\n")
+        print(f"wrote {OUT_SIZE}")
+    finally:
+        for m in made:
+            m.remove(force=True)
+        dk.close()
+
+
 if __name__ == "__main__":
-    main()
+    capture_size() if "--size" in sys.argv[1:] else main()

@@ -7,6 +7,7 @@ import uuid
 import docker
 import pytest
 from django.contrib.auth.models import Group, User
+from django.utils import translation
 
 from containers import engine
 from tests.faults import PrivateEngine
@@ -125,6 +126,16 @@ def _fresh_engine_client():
     engine.registry.reset()
     yield
     engine.registry.reset()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request through the test client leaves its
+    language active in the thread (LocaleMiddleware activates it, nothing deactivates it), and
+    messages made outside a request (ports, engine, toasts) would follow it into later tests."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 def make_user(username: str, role: str | None) -> User:

@@ -2,6 +2,7 @@
 
 import json
 import re
+import time
 
 import pytest
 
@@ -209,3 +210,43 @@ def test_the_run_forms_button_says_create_in_create_mode(page, panel):
     assert button.inner_text() == "Run"
     # the form's field and the preview have distinct headings
     assert page.locator("h2", has_text="The docker command").count() == 1
+
+
+def test_a_bulk_stop_reports_each_container_as_it_finishes(page, panel, make_container):
+    from tests.conftest import unique
+
+    prefix = unique("bulkstream")
+    # busybox's sleep as PID 1 ignores SIGTERM (a stop takes its whole timeout); the shell traps it
+    slow = make_container(name=f"{prefix}-slow", command="sleep 3600")
+    fast = make_container(
+        name=f"{prefix}-fast", command=["sh", "-c", "trap 'exit 0' TERM; echo ready; while :; do sleep 0.1; done"]
+    )
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, panel, "operator")
+    page.goto(f"{panel.url}/containers/?name={prefix}")
+    page.check(f"input[name=ids][value='{slow.id[:12]}']")
+    page.check(f"input[name=ids][value='{fast.id[:12]}']")
+    page.click("button[name=action][value=stop]")
+    page.wait_for_url(re.compile(r".*/containers/bulk/$"))
+    assert page.locator("#bulk-report").is_hidden()
+    deadline = time.monotonic() + 60
+    while b"ready" not in fast.logs():  # its trap is set: SIGTERM ends it at once
+        assert time.monotonic() < deadline, "the fast container never got ready"
+        time.sleep(0.1)
+    page.click("#bulk-confirm button[type=submit]")
+    fast_row = page.locator(f"#bulk-report tr[data-id='{fast.id}']")
+    fast_row.wait_for(state="visible", timeout=30_000)
+    # the fast one's line is on the page while the slow one still runs out its 10 s timeout
+    assert page.locator(f"#bulk-report tr[data-id='{slow.id}']").count() == 0
+    assert "stopped" in fast_row.inner_text()
+    assert f"docker stop {fast.name}" in fast_row.inner_text()
+    assert page.locator("#bulk-confirm button[type=submit]").is_disabled()  # cannot be sent twice
+    page.locator(f"#bulk-report tr[data-id='{slow.id}']").wait_for(state="visible", timeout=60_000)
+    page.wait_for_function("document.getElementById('bulk-status').textContent.includes('2 of 2 done')")
+    summary = page.inner_text("#bulk-status")
+    assert summary.startswith("Stop: 2 of 2 done. docker stop ")
+    assert slow.name in summary
+    assert fast.name in summary
+    assert page.url.endswith("/containers/bulk/")  # the same page: streamed, not a new one
+    assert errors == []

@@ -134,6 +134,26 @@ def test_it_names_dangling_images_none():
     assert [cli.size(n) for n in (999, 1_980_000, 117_300_000)] == ["999B", "1.98MB", "117MB"]
 
 
+def test_it_prints_size_as_docker_ps_s_did():
+    """tests/data/cli_capture_size.json: containers that wrote nothing, bytes, kB and MB, next to
+    `docker ps -a -s` (scripts/capture_cli_data.py --size)."""
+    sized = json.loads((Path(__file__).parent / "data" / "cli_capture_size.json").read_text())
+    printed = dict(sized["ps"])  # short ID -> SIZE
+    assert len(printed) == len(sized["containers_json"]) == 6
+    for row in sized["containers_json"]:
+        # the engine leaves out a size of 0 (SizeRw of a container that wrote nothing)
+        shown = cli.container_size(row.get("SizeRw") or 0, row.get("SizeRootFs") or 0)
+        assert shown == printed[row["Id"][:12]], row["Names"]
+    assert {"0B (virtual 1.98MB)", "5B (virtual 1.98MB)", "12kB (virtual 2MB)", "1.53MB (virtual 3.52MB)"} <= set(
+        printed.values()
+    )
+    assert sized["header"].split()[-1] == "SIZE"  # the last column of docker ps -s
+    # without a total from the engine, the CLI prints the writable layer alone
+    assert cli.container_size(0, 0) == "0B"
+    assert cli.container_size(999_999, 0) == "1e+03kB"  # Go's %.3g, as go-units HumanSizeWithPrecision
+    assert cli.format_template(["names", "size"]) == "table {{.Names}}\\t{{.Size}}"
+
+
 def test_it_matches_the_cli_on_a_live_container(dk, make_container):
     c = make_container(ports={"80/tcp": None, "81/tcp": ("127.0.0.1", None)})
     row = dk.api.containers(all=True, filters={"id": c.id})[0]

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from asgiref.sync import async_to_sync
 
 from containers.models import AuditEntry
 
@@ -166,3 +167,77 @@ def test_it_keeps_viewers_from_bulk_stop(viewer_client, make_container, dk):
 
 def test_it_refuses_get(admin_client):
     assert admin_client.get("/containers/bulk/").status_code == 405
+
+
+def test_it_streams_each_outcome_as_it_finishes(operator_client, make_container, dk):
+    """With Accept: application/x-ndjson (static/js/bulk.js) the report comes a line per container
+    in the order they finish: one that stops at once (its shell traps SIGTERM) is reported while
+    one whose PID 1 ignores SIGTERM is still running out its timeout; a vanished one is an error
+    with the engine's message. Then the summary, and every outcome on record."""
+    import asyncio
+    import json
+    import time
+
+    slow = make_container(command="sleep 3600")
+    fast = make_container(command=["sh", "-c", "trap 'exit 0' TERM; echo ready; while :; do sleep 0.1; done"])
+    gone = make_container(start=False)
+    gone_id = gone.id
+    gone.remove()
+    deadline = time.monotonic() + 60
+    while b"ready" not in fast.logs():  # the trap is set: SIGTERM ends it at once
+        assert time.monotonic() < deadline, "the fast container never got ready"
+        time.sleep(0.1)
+    r = operator_client.post(
+        "/containers/bulk/",
+        {"action": "stop", "confirm": "yes", "timeout": "10", "ids": [slow.id, fast.id, gone_id]},
+        HTTP_ACCEPT="application/x-ndjson",
+    )
+    assert r["Content-Type"] == "application/x-ndjson"
+    slow_when_fast_came: list[bool] = []
+
+    async def read() -> list[dict]:
+        events = []
+        async for chunk in r.streaming_content:
+            for line in chunk.decode().splitlines():
+                event = json.loads(line)
+                if event.get("id") == fast.id:
+                    info = await asyncio.to_thread(dk.api.inspect_container, slow.id)
+                    slow_when_fast_came.append(info["State"]["Running"])
+                events.append(event)
+        return events
+
+    try:
+        events = async_to_sync(read)()
+    finally:
+        r.close()  # as a server does once the stream ends
+    assert events[0] == {"type": "start", "command": f"docker stop {slow.name} {fast.name} {gone_id[:12]}", "total": 3}
+    items = [e for e in events if e["type"] == "item"]
+    assert [e["id"] for e in items].index(fast.id) < [e["id"] for e in items].index(slow.id)
+    assert items[-1]["id"] == slow.id  # last: it ran out its timeout
+    assert slow_when_fast_came == [True]  # fast's line came while slow was still stopping: streamed
+    by_id = {e["id"]: e for e in items}
+    assert by_id[fast.id] == {
+        "type": "item",
+        "id": fast.id,
+        "name": fast.name,
+        "ok": True,
+        "outcome": "stopped",
+        "message": "",
+        "command": f"docker stop {fast.name}",
+    }
+    assert by_id[slow.id]["outcome"] == "stopped"
+    assert by_id[gone_id]["ok"] is False
+    assert by_id[gone_id]["outcome"] == "error"
+    assert "No such container" in by_id[gone_id]["message"]
+    assert by_id[gone_id]["command"] == f"docker stop {gone_id[:12]}"
+    assert events[-1] == {
+        "type": "done",
+        "ok": False,
+        "message": f"Stop: 2 of 3 done, 1 failed (see below). docker stop {slow.name} {fast.name} {gone_id[:12]}",
+    }
+    assert dk.api.inspect_container(slow.id)["State"]["Status"] == "exited"
+    entries = {e.target_id: e for e in AuditEntry.objects.filter(action="container.stop")}
+    assert entries[fast.id].ok
+    assert entries[slow.id].ok
+    assert entries[fast.id].state == entries[slow.id].state == entries[gone_id].state == "done"
+    assert not entries[gone_id].ok

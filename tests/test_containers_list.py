@@ -234,3 +234,64 @@ def test_each_row_has_quick_actions_for_the_users_role(viewer_user, operator_use
     assert r.status_code == 302
     assert r.url == f"/containers/?all=1&name={prefix}"
     assert dk.api.inspect_container(up.id)["State"]["Status"] == "exited"
+
+
+def test_it_shows_size_like_docker_ps_s_only_when_chosen(viewer_user, make_container, dk, monkeypatch):
+    """SIZE is opt-in (the engine measures every writable layer for it): without it the engine is not
+    asked for sizes; chosen, a container that wrote a file shows what `docker ps -s` prints."""
+    import subprocess
+    import time
+
+    from docker.api.client import APIClient
+
+    from containers import cli
+    from tests.test_cli_render import DOCKER
+
+    c = make_container(command=["sh", "-c", "dd if=/dev/zero of=/written bs=1000 count=1534 && sleep 3600"])
+    deadline = time.monotonic() + 60
+    while True:  # the file is written once the engine counts its 1,534,000 bytes
+        row = dk.api.containers(all=True, size=True, filters={"id": c.id})[0]
+        if row.get("SizeRw", 0) >= 1_534_000:
+            break
+        assert time.monotonic() < deadline, f"the file was not written: {row.get('SizeRw')}"
+        time.sleep(0.2)
+    asked: list[dict] = []
+    real_get = APIClient._get
+
+    def recording_get(self, url, *args, **kwargs):  # the real engine call, its parameters recorded
+        if url.endswith("/containers/json"):
+            asked.append(dict(kwargs.get("params") or {}))
+        return real_get(self, url, *args, **kwargs)
+
+    monkeypatch.setattr(APIClient, "_get", recording_get)
+    viewer_client = client_for(viewer_user)
+    page = f"/containers/?all=1&name={c.name}"
+    html = viewer_client.get(page).content.decode()
+    assert 'data-col="size"' not in row_html(html, c.name)
+    assert '<th data-col="size">' not in html
+    assert asked
+    assert not any(p.get("size") for p in asked), asked
+    # the chooser offers it, saying why it is not on by default
+    assert 'name="columns" value="size"' in html
+    assert "slow: the engine measures every container" in html
+
+    viewer_client.post("/containers/columns/", {"columns": ["status", "names", "size"], "next": "/containers/"})
+    asked.clear()
+    html = viewer_client.get(page).content.decode()
+    assert re.findall(r'<th data-col="(\w+)">', html) == ["status", "names", "size"]
+    assert 'docker ps --format "table {{.Status}}\\t{{.Names}}\\t{{.Size}}"' in html
+    assert asked
+    assert all(p.get("size") for p in asked), asked
+    cell = re.search(r'<td class="mono" data-col="size">([^<]*)</td>', row_html(html, c.name)).group(1)
+    printed = subprocess.run(
+        [DOCKER, "ps", "-a", "-s", "--filter", f"id={c.id}", "--format", "{{.Size}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert cell == printed
+    assert cell.startswith("1.53MB (virtual ")
+    row = dk.api.containers(all=True, size=True, filters={"id": c.id})[0]
+    assert cell == cli.container_size(row["SizeRw"], row["SizeRootFs"])
+    # and the list sorts by it
+    assert viewer_client.get(page + "&sort=size&dir=desc").status_code == 200

@@ -3,6 +3,7 @@ events name, filtered and rendered as the list view does, from one shared engine
 
 import asyncio
 import json
+import re
 import time
 import uuid
 
@@ -191,3 +192,46 @@ async def test_a_pushed_row_speaks_the_pages_language(make_container):
         assert f'aria-label="선택 {mine.name}-ko"' in row  # as the Korean page renders it
     finally:
         await ws.disconnect()
+
+
+async def test_a_pushed_row_keeps_the_size_column_when_the_user_chose_it(make_container, dk):
+    """SIZE (`docker ps -s`) is asked of the engine only for pages that show it: a pushed row of such
+    a page has it, with the size of what the container wrote; another page's rows do not."""
+    from channels.db import database_sync_to_async
+
+    from containers import cli
+    from containers.models import Preference
+    from tests.conftest import make_user
+
+    tag = uuid.uuid4().hex[:8]
+    script = "dd if=/dev/zero of=/written bs=1000 count=1534 && sleep 3600"
+    mine = await asyncio.to_thread(make_container, command=["sh", "-c", script], **labelled(tag))
+    deadline = time.monotonic() + WAIT
+    while (await asyncio.to_thread(dk.api.containers, all=True, size=True, filters={"id": mine.id}))[0].get(
+        "SizeRw", 0
+    ) < 1_534_000:
+        assert time.monotonic() < deadline, "the file was not written"
+        await asyncio.sleep(0.2)
+
+    def sizer() -> None:
+        user = make_user("sizer", "viewer")
+        Preference.objects.create(user=user, key="containers.columns", value=["names", "size"])
+
+    await database_sync_to_async(sizer)()
+    sized = await watching(f"all=1&label=dp-rows%3D{tag}", "sizer")
+    plain = await watching(f"all=1&label=dp-rows%3D{tag}", "vera")
+    try:
+        await asyncio.to_thread(mine.rename, mine.name + "-sized")
+        row = await row_of(sized, mine.id)
+        assert f'data-name="{mine.name}-sized"' in row
+        cell = re.search(r'<td class="mono" data-col="size">([^<]*)</td>', row).group(1)
+        engine_row = (await asyncio.to_thread(dk.api.containers, all=True, size=True, filters={"id": mine.id}))[0]
+        assert cell == cli.container_size(engine_row["SizeRw"], engine_row["SizeRootFs"])
+        assert cell.startswith("1.53MB (virtual ")
+        assert re.findall(r'data-col="(\w+)"', row) == ["names", "size"]
+        other = await row_of(plain, mine.id)
+        assert f'data-name="{mine.name}-sized"' in other
+        assert 'data-col="size"' not in other
+    finally:
+        await sized.disconnect()
+        await plain.disconnect()

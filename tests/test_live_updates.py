@@ -166,6 +166,7 @@ async def test_it_toasts_a_panel_action_with_who_did_it(make_container):
             "user": "alice",
             "action": "container.stop",
             "target": "web",
+            "host": "",  # recorded outside any host's page
             "text": "alice stopped web",
         }
     finally:

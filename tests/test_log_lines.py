@@ -109,6 +109,17 @@ def test_it_tells_the_sender_when_lines_arrive_in_an_empty_buffer():
     assert buffer.push_many(["c"]) is True
 
 
+def test_it_tells_the_sender_when_a_full_batch_is_waiting():
+    buffer = logs.LineBuffer(capacity=100, full_batch=10)
+    assert buffer.push_many(["a"]) is True  # was empty
+    assert buffer.push_many(["b"] * 8) is False  # 9: not a full batch yet
+    assert buffer.push_many(["c"]) is True  # 10: a full batch now
+    assert buffer.push_many(["d"]) is False  # told once
+    buffer.take(5)
+    assert buffer.push_many(["e"] * 3) is False  # 6 + 3 = 9
+    assert buffer.push_many(["f"] * 5) is True  # 14: crosses 10 again
+
+
 def test_it_makes_a_fast_reader_wait_instead_of_skipping_while_lines_are_taken():
     buffer = logs.LineBuffer(capacity=1000, stall_s=60)  # a taker slower than 60 s per take is stalled
     total = 200_000

@@ -296,6 +296,30 @@ async def test_it_sends_every_line_of_a_fast_log_in_order_while_the_page_acknowl
     assert texts(lines) == [str(i) for i in range(1, total + 1)]
 
 
+async def test_it_sends_a_flood_in_full_batches_while_earlier_ones_are_unacknowledged(make_container, monkeypatch):
+    """The first batch leaves with whatever was read; until it is acknowledged only full ones follow."""
+    monkeypatch.setattr(LogsConsumer, "STALL", 60)
+    monkeypatch.setattr(LogsConsumer, "BATCH", 500)
+    total = 50_000
+    c = await sync_to_async(make_container)(
+        command=["sh", "-c", f"seq 1 {total}; sleep 3600"],
+        log_config={"type": "json-file", "config": {"max-size": "50m", "max-file": "1"}},
+    )
+    await sync_to_async(wait_for_log_end)(c, str(total))
+    ws = await open_logs(c, "tail=all&follow=0")
+    await start_message(ws)
+    unacked = [await ws.receive_json_from(timeout=30) for _ in range(LogsConsumer.IN_FLIGHT)]
+    assert [len(m["lines"]) for m in unacked[1:]] == [500] * (LogsConsumer.IN_FLIGHT - 1)
+    lines = [line for m in unacked for line in m["lines"]]
+    for m in unacked:
+        await ws.send_json_to({"type": "ack", "seq": m["seq"]})
+    more, dropped, ended = await read_lines(ws, wait=120)
+    await ws.disconnect()
+    assert ended
+    assert dropped == 0
+    assert texts(lines + more) == [str(i) for i in range(1, total + 1)]
+
+
 async def test_it_follows_a_fast_producer_without_skipping_while_the_page_acknowledges(make_container, monkeypatch):
     monkeypatch.setattr(LogsConsumer, "STALL", 60)
     total = 200_000

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import docker
 import docker.errors
+from django.utils.translation import gettext
 
 from containers.engine.errors import Ambiguous, EngineError, NotFound, _explanation
 
@@ -44,7 +45,9 @@ _AMBIGUOUS_PREFIX = "multiple ids found with provided prefix"
 
 
 def _prefix_hint(wanted: str) -> str:
-    return " (an ID prefix needs at least 3 characters)" if len(wanted) < MIN_PREFIX else ""
+    if len(wanted) >= MIN_PREFIX:
+        return ""
+    return " " + gettext("(an ID prefix needs at least %(n)d characters)") % {"n": MIN_PREFIX}
 
 
 def match_container(rows: list[dict], ref: str) -> ContainerRef:
@@ -89,13 +92,16 @@ class ContainerRow:
     status: str  # the engine's own words: "Up 3 minutes", "Exited (0) 2 hours ago"
     ports: list[dict]
     labels: dict
+    # (SizeRw, SizeRootFs) in bytes, only when asked for (`docker ps -s`): the engine measures every
+    # writable layer for it, which is slow
+    size: tuple[int, int] | None = None
 
     @property
     def name(self) -> str:
         return _name_of({"Id": self.id, "Names": self.names})
 
 
-def _row(r: dict) -> ContainerRow:
+def _row(r: dict, size: bool = False) -> ContainerRow:
     return ContainerRow(
         id=r["Id"],
         names=r.get("Names") or [],
@@ -107,6 +113,8 @@ def _row(r: dict) -> ContainerRow:
         status=r.get("Status", ""),
         ports=r.get("Ports") or [],
         labels=r.get("Labels") or {},
+        # the engine leaves out a size of 0
+        size=(int(r.get("SizeRw") or 0), int(r.get("SizeRootFs") or 0)) if size else None,
     )
 
 
@@ -254,13 +262,15 @@ class ContainerCalls:
             return self.resolve_container(matches[0]["Id"])
         raise NotFound(f"No such container: {prefix}")
 
-    def list_containers(self, all: bool = False, filters: dict | None = None) -> list[ContainerRow]:
-        """`docker ps [-a] [--filter ...]` in ONE /containers/json call (never an inspect per container)."""
+    def list_containers(self, all: bool = False, filters: dict | None = None, size: bool = False) -> list[ContainerRow]:
+        """`docker ps [-a] [-s] [--filter ...]` in ONE /containers/json call (never an inspect per container).
+
+        `size` is `-s` (size=1): each row's writable layer and total size, measured by the engine (slow)."""
         try:
-            rows = self.client().api.containers(all=all, filters=filters or None)
+            rows = self.client().api.containers(all=all, filters=filters or None, size=size)
         except Exception as e:
             raise self.translate(e, "list containers") from e
-        return [_row(r) for r in rows]
+        return [_row(r, size) for r in rows]
 
     def inspect_container(self, container_id: str) -> dict:
         """`docker inspect` of a container, as the engine's JSON."""
@@ -392,7 +402,10 @@ class ContainerCalls:
                 self.discard_container(ref.id)
             except EngineError:
                 pass
-            raise EngineError(f"{ref.name} could not start, so it was removed again. The engine said: {e}") from e
+            raise EngineError(
+                gettext("%(name)s could not start, so it was removed again. The engine said: %(error)s")
+                % {"name": ref.name, "error": e}
+            ) from e
         return ref
 
     def published_ports(self, container_id: str) -> list[PublishedPort]:

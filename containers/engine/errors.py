@@ -11,6 +11,7 @@ import docker
 import docker.errors
 import requests.exceptions
 import urllib3.exceptions
+from django.utils.translation import gettext
 
 
 class EngineError(Exception):
@@ -25,7 +26,10 @@ class EngineUnavailable(EngineError):
     def __init__(self, address: str, detail: str):
         self.address = address
         self.detail = detail
-        super().__init__(f"The Docker engine at {address} cannot be reached: {detail}")
+        super().__init__(
+            gettext("The Docker engine at %(address)s cannot be reached: %(detail)s")
+            % {"address": address, "detail": detail}
+        )
 
 
 class EngineLost(EngineUnavailable):
@@ -36,7 +40,11 @@ class EngineLost(EngineUnavailable):
     def __init__(self, address: str, detail: str):
         self.address = address
         self.detail = detail
-        EngineError.__init__(self, f"The connection to the Docker engine at {address} was lost: {detail}")
+        EngineError.__init__(
+            self,
+            gettext("The connection to the Docker engine at %(address)s was lost: %(detail)s")
+            % {"address": address, "detail": detail},
+        )
 
 
 class EngineTimeout(EngineUnavailable):
@@ -46,8 +54,16 @@ class EngineTimeout(EngineUnavailable):
 
     def __init__(self, address: str, seconds: float | None):
         self.address = address
-        self.detail = f"no answer within {seconds:g} s" if seconds else "no answer within the timeout"
-        EngineError.__init__(self, f"The Docker engine at {address} is not answering ({self.detail}).")
+        self.detail = (
+            gettext("no answer within %(seconds)s s") % {"seconds": f"{seconds:g}"}
+            if seconds
+            else gettext("no answer within the timeout")
+        )
+        EngineError.__init__(
+            self,
+            gettext("The Docker engine at %(address)s is not answering (%(detail)s).")
+            % {"address": address, "detail": self.detail},
+        )
 
 
 class NotFound(EngineError):
@@ -65,17 +81,20 @@ class Ambiguous(EngineError):
         self.ref = ref
         self.matches = matches  # (short id, name)
         listed = ", ".join(f"{cid} ({name})" for cid, name in matches)
-        super().__init__(f"'{ref}' matches {len(matches)} containers: {listed}. Give more characters of the ID.")
+        super().__init__(
+            gettext("'%(ref)s' matches %(count)d containers: %(listed)s. Give more characters of the ID.")
+            % {"ref": ref, "count": len(matches), "listed": listed}
+        )
 
 
 def _reason(e: Exception) -> str:
     text = str(e)
     if "Permission denied" in text:
-        return f"permission denied on the engine socket ({text})"
+        return gettext("permission denied on the engine socket (%(error)s)") % {"error": text}
     if "No such file or directory" in text or "FileNotFoundError" in text:
-        return f"no engine socket there; is the Docker daemon running? ({text})"
+        return gettext("no engine socket there; is the Docker daemon running? (%(error)s)") % {"error": text}
     if "Connection refused" in text:
-        return f"connection refused; is the Docker daemon running? ({text})"
+        return gettext("connection refused; is the Docker daemon running? (%(error)s)") % {"error": text}
     return text
 
 

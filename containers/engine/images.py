@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import docker
 import docker.errors
+from django.utils.translation import gettext
 
 from containers import cli
 from containers.engine.containers import ContainerRow
@@ -32,33 +33,36 @@ def parse_image_reference(text: str) -> ImageReference:
     distribution/reference that Docker uses. ValueError says what is wrong."""
     text = (text or "").strip()
     if not text:
-        raise ValueError("Give an image name, such as debian:bookworm")
+        raise ValueError(gettext("Give an image name, such as debian:bookworm"))
     if any(ch.isspace() for ch in text):
-        raise ValueError(f"'{text}' is not a valid image reference: it contains spaces")
+        raise ValueError(gettext("'%(text)s' is not a valid image reference: it contains spaces") % {"text": text})
     m = cli.REFERENCE.match(text)
     if not m:
         if cli.REFERENCE.match(text.lower()):
-            raise ValueError(
-                f"'{text}' is not a valid image reference: repository names must be lowercase"
-                f" ('{_lowercase_name(text)}')"
-            )
-        raise ValueError(f"'{text}' is not a valid image reference; use name[:tag], e.g. debian:bookworm")
+            raise ValueError(_lowercase_error(text))
+        raise ValueError(
+            gettext("'%(text)s' is not a valid image reference; use name[:tag], e.g. debian:bookworm") % {"text": text}
+        )
     registry = m["domain"] or ""
     if registry and not any(c in registry for c in ".:[") and registry != "localhost" and registry != registry.lower():
         # not a registry host (no dot, port or localhost) but the first path component, as Docker reads it
-        raise ValueError(
-            f"'{text}' is not a valid image reference: repository names must be lowercase ('{_lowercase_name(text)}')"
-        )
+        raise ValueError(_lowercase_error(text))
     repository = f"{registry}/{m['path']}" if registry else m["path"]
     if re.fullmatch(r"[a-f0-9]{64}", m["path"]):
         raise ValueError(
-            f"'{text}' is not a valid image reference: a 64-character hexadecimal name reads as an image"
-            " ID, which cannot be pulled; give the repository name"
+            gettext(
+                "'%(text)s' is not a valid image reference: a 64-character hexadecimal name reads as an image"
+                " ID, which cannot be pulled; give the repository name"
+            )
+            % {"text": text}
         )
     if len(repository) > 255:
         raise ValueError(
-            f"'{text[:40]}…' is not a valid image reference: the repository name is {len(repository)}"
-            " characters long, 255 at most"
+            gettext(
+                "'%(text)s…' is not a valid image reference: the repository name is %(length)d"
+                " characters long, 255 at most"
+            )
+            % {"text": text[:40], "length": len(repository)}
         )
     digest = m["digest"] or ""
     if digest:
@@ -66,15 +70,28 @@ def parse_image_reference(text: str) -> ImageReference:
         length = _DIGEST_LENGTHS.get(algorithm)
         if length is None:
             raise ValueError(
-                f"'{text}' is not a valid image reference: unsupported digest algorithm '{algorithm}'"
-                " (sha256, sha384 or sha512)"
+                gettext(
+                    "'%(text)s' is not a valid image reference: unsupported digest algorithm '%(algorithm)s'"
+                    " (sha256, sha384 or sha512)"
+                )
+                % {"text": text, "algorithm": algorithm}
             )
         if len(encoded) != length or encoded != encoded.lower():
             raise ValueError(
-                f"'{text}' is not a valid image reference: a {algorithm} digest is {length} lowercase"
-                f" hexadecimal characters, this one has {len(encoded)}"
+                gettext(
+                    "'%(text)s' is not a valid image reference: a %(algorithm)s digest is %(length)d lowercase"
+                    " hexadecimal characters, this one has %(found)d"
+                )
+                % {"text": text, "algorithm": algorithm, "length": length, "found": len(encoded)}
             )
     return ImageReference(repository=repository, tag=m["tag"] or "latest", digest=digest)
+
+
+def _lowercase_error(text: str) -> str:
+    return gettext("'%(text)s' is not a valid image reference: repository names must be lowercase ('%(hint)s')") % {
+        "text": text,
+        "hint": _lowercase_name(text),
+    }
 
 
 def _lowercase_name(text: str) -> str:
@@ -90,10 +107,10 @@ def _lowercase_name(text: str) -> str:
 def _pull_error(ref: ImageReference, text: str) -> str:
     lowered = text.lower()
     if "not found" in lowered or "manifest unknown" in lowered or "does not exist" in lowered:
-        return f"Image {ref} was not found in its registry: {text}"
+        return gettext("Image %(ref)s was not found in its registry: %(error)s") % {"ref": ref, "error": text}
     if "dial tcp" in lowered or "no such host" in lowered or "connection refused" in lowered or "timeout" in lowered:
-        return f"The registry for {ref} cannot be reached: {text}"
-    return f"Pulling {ref} failed: {text}"
+        return gettext("The registry for %(ref)s cannot be reached: %(error)s") % {"ref": ref, "error": text}
+    return gettext("Pulling %(ref)s failed: %(error)s") % {"ref": ref, "error": text}
 
 
 @dataclass(frozen=True)
@@ -202,12 +219,18 @@ class ImageCalls:
         """Conflict unless `image_id` is a full image ID (sha256:…) of an untagged image no container
         uses: what `docker image prune` would remove. Checked just before the removal."""
         if not re.fullmatch(r"sha256:[0-9a-f]{64}", image_id):
-            raise Conflict(f"{image_id[:80]} is not an image ID (sha256:…); prune removes dangling images by ID only")
+            raise Conflict(
+                gettext("%(id)s is not an image ID (sha256:…); prune removes dangling images by ID only")
+                % {"id": image_id[:80]}
+            )
         info = self.inspect_image(image_id)
         if info.get("RepoTags"):
-            raise Conflict(f"{image_id[7:19]} is tagged {', '.join(info['RepoTags'])}: not dangling, so prune keeps it")
+            raise Conflict(
+                gettext("%(id)s is tagged %(tags)s: not dangling, so prune keeps it")
+                % {"id": image_id[7:19], "tags": ", ".join(info["RepoTags"])}
+            )
         if self.containers_using_image(image_id):
-            raise Conflict(f"{image_id[7:19]} is used by a container: prune keeps it")
+            raise Conflict(gettext("%(id)s is used by a container: prune keeps it") % {"id": image_id[7:19]})
 
     def remove_image(self, ref: str, force: bool = False) -> list[str]:
         """`docker rmi [-f]`: returns the engine's "Untagged:/Deleted:" lines. In use: ImageInUse."""
@@ -221,11 +244,19 @@ class ImageCalls:
                     listed = ", ".join(f"{u.name} ({u.id[:12]}, {u.state})" for u in users)
                     running = [u for u in users if u.state in ("running", "paused", "restarting")]
                     fix = (
-                        "Stop and remove the container first; even force cannot delete an image a running container uses."
+                        gettext(
+                            "Stop and remove the container first; even force cannot delete an image a running container uses."
+                        )
                         if running
-                        else "Remove the container first, or use force (which only removes the name; the layers stay for the container)."
+                        else gettext(
+                            "Remove the container first, or use force (which only removes the name; the layers stay for the container)."
+                        )
                     )
-                    raise ImageInUse(f"Image {ref} is in use by container {listed}. {fix}", users) from e
+                    raise ImageInUse(
+                        gettext("Image %(ref)s is in use by container %(containers)s. %(fix)s")
+                        % {"ref": ref, "containers": listed, "fix": fix},
+                        users,
+                    ) from e
                 raise Conflict(f"rmi {ref}: {_explanation(e)}") from e
             raise self.translate(e, f"rmi {ref}") from e
         except Exception as e:
@@ -245,7 +276,9 @@ class ImageCalls:
         except Exception as e:
             raise self.translate(e, f"tag {ref}") from e
         if ok is False:
-            raise EngineError(f"tag {ref}: the engine refused to tag it as {target}")
+            raise EngineError(
+                gettext("tag %(ref)s: the engine refused to tag it as %(target)s") % {"ref": ref, "target": target}
+            )
 
     def local_image_tags(self) -> list[str]:
         """repo:tag of every local image, sorted, to offer in the run form."""

@@ -65,56 +65,118 @@ class EngineStream:
         self.close()
 
 
-def _body_blocks(response):
-    """The response body in the pieces it arrives in.
+_BLOCK = 64 * 1024  # one read of the engine's socket: a flood of short lines arrives thousands at a time
+_MAX_CHUNK_LINE = 1024  # an HTTP chunk-size line is a few hex digits: more means the stream is broken
 
-    A followed log arrives as one small HTTP chunk per line. urllib3 costs ~20 us per chunk, so the
-    chunked encoding is read here straight from http.client's buffered socket reader instead.
+
+def _body_blocks(response):
+    """The response body in the blocks it is read in (up to 64 KiB each), whatever its HTTP chunks.
+
+    A followed log arrives as one small HTTP chunk per line, and urllib3 costs ~20 us per chunk, so a
+    chunked body is read here straight from the socket's buffered reader and de-chunked a block at a time.
     """
     message = response.raw._fp
     if not getattr(message, "chunked", False) or message.chunk_left is not None:
         yield from _raw_blocks(response)
         return
-    fp = message.fp
+    yield from _dechunked(message.fp.read1)
+
+
+def _dechunked(read: Callable[[int], bytes]):
+    """The data of an HTTP/1.1 chunked body read with read(n) (which returns b"" at its end): each read's
+    complete chunks joined into one block, a chunk split across reads given as its pieces arrive."""
+    buf = b""
+    left = 0  # bytes of a chunk begun in an earlier read, still to come
     while True:
-        line = fp.readline(1024)
-        if not line.strip():
+        data = read(_BLOCK)
+        if not data:
             # the connection ended without the last (empty) chunk: the engine went away
-            raise http.client.IncompleteRead(b"", None)
-        size = int(line.split(b";", 1)[0], 16)
-        if size == 0:
-            return
-        data = fp.read(size)
-        fp.read(2)  # the CRLF after each chunk
-        if data:
-            yield data
-        if len(data) < size:
-            raise http.client.IncompleteRead(data, size - len(data))
+            raise http.client.IncompleteRead(buf, left or None)
+        buf = buf + data if buf else data
+        pos, end, out = 0, len(buf), []
+        while pos < end:
+            if left:
+                take = min(left, end - pos)
+                out.append(buf[pos : pos + take])
+                pos += take
+                left -= take
+                continue
+            eol = buf.find(b"\r\n", pos)
+            if eol < 0:
+                if end - pos > _MAX_CHUNK_LINE:
+                    raise http.client.IncompleteRead(buf[pos:], None)
+                break
+            if eol == pos:  # the CRLF after a chunk that arrived in pieces
+                pos += 2
+                continue
+            try:
+                size = int(buf[pos:eol], 16)
+            except ValueError:
+                size = int(buf[pos:eol].split(b";", 1)[0], 16)  # a chunk extension (never sent by dockerd)
+            if size == 0:
+                if out:
+                    yield b"".join(out)
+                return
+            start, stop = eol + 2, eol + 2 + size
+            if stop + 2 <= end:  # the usual case: the whole chunk and its CRLF are here
+                out.append(buf[start:stop])
+                pos = stop + 2
+            else:
+                if start < end:
+                    out.append(buf[start:stop])
+                left = max(stop - end, 0)
+                pos = min(stop, end)
+        buf = buf[pos:]
+        if out:
+            yield out[0] if len(out) == 1 else b"".join(out)
 
 
 def _raw_blocks(response):
     raw = response.raw
     while True:
-        data = raw.read1(65536)
+        data = raw.read1(_BLOCK)
         if not data:
             return
         yield data
 
 
 def _multiplexed_frames(response):
-    """(stream, bytes) from the engine's 8-byte-header framing (one header per log line)."""
+    """(stream, bytes) from the engine's 8-byte-header framing (one frame per log line): each block's
+    consecutive frames of one stream joined, in the order the engine sent them."""
+    return _demultiplexed(_body_blocks(response))
+
+
+def _demultiplexed(blocks):
+    """(stream, bytes) runs from blocks of the engine's multiplexed framing; a frame split across blocks
+    is given as its pieces arrive, so a huge frame is never held whole."""
     pending = b""
-    for block in _body_blocks(response):
+    stream, left = STDOUT, 0  # the stream of a frame begun in an earlier block, and its bytes still to come
+    for block in blocks:
         data = pending + block if pending else block
-        start, end = 0, len(data)
-        while end - start >= 8:
-            kind, size = struct.unpack_from(">BxxxL", data, start)
-            if end - start - 8 < size:
-                break
-            if size:
-                yield _STREAM_NAMES.get(kind, STDOUT), data[start + 8 : start + 8 + size]
-            start += 8 + size
-        pending = data[start:]
+        pos, end = 0, len(data)
+        runs: list[tuple[str, list]] = []
+        current, parts = None, []
+        if left:
+            take = min(left, end)
+            current, parts = stream, [data[:take]]
+            runs.append((current, parts))
+            pos, left = take, left - take
+        while end - pos >= 8:
+            kind, size = struct.unpack_from(">BxxxL", data, pos)
+            start, stop = pos + 8, pos + 8 + size
+            name = _STREAM_NAMES.get(kind, STDOUT)
+            if stop > end:  # the rest of this frame comes in the next blocks
+                stop, stream, left = end, name, stop - end
+            if stop > start:
+                if name is current:
+                    parts.append(data[start:stop])
+                else:
+                    current, parts = name, [data[start:stop]]
+                    runs.append((current, parts))
+            pos = stop
+        pending = data[pos:]
+        for name, parts in runs:
+            yield name, parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _tty_frames(response):

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import ipaddress
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import wraps
 from html import escape as e
 from urllib.parse import quote, urlencode
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -30,6 +34,7 @@ from containers.access import get_container_or_404
 from containers.links import host_redirect, host_url
 from containers.models import Preference
 from containers.roles import forbidden, has_role, role_required
+from containers.streaming import ndjson_response
 
 COLUMNS = [
     ("id", "CONTAINER ID"),
@@ -39,11 +44,14 @@ COLUMNS = [
     ("status", "STATUS"),
     ("ports", "PORTS"),
     ("names", "NAMES"),
+    # `docker ps -s`: opt-in, as the engine measures every container's writable layer for it (slow)
+    ("size", "SIZE"),
     # Live usage, as `docker stats` names it, filled in by static/js/usage.js from /containers/stats.json.
     ("cpu", "CPU %"),
     ("mem", "MEM USAGE / LIMIT"),
 ]
 COLUMN_KEYS = [key for key, _ in COLUMNS]
+DEFAULT_COLUMNS = [key for key in COLUMN_KEYS if key != "size"]
 PREFERENCE_KEY = "containers.columns"
 STATUSES = ["created", "restarting", "running", "removing", "paused", "exited", "dead"]
 # `docker ps` lists newest first; states sort from alive to gone.
@@ -141,7 +149,7 @@ def chosen_columns(user) -> list[str]:
         columns = [c for c in COLUMN_KEYS if c in value]
         if columns:
             return columns
-    return list(COLUMN_KEYS)
+    return list(DEFAULT_COLUMNS)
 
 
 def display_row(row: engine.ContainerRow, now: float, host: PortLinks, columns: list[str] | None = None) -> dict:
@@ -164,6 +172,7 @@ def display_row(row: engine.ContainerRow, now: float, host: PortLinks, columns: 
         "ports_text": cli.ports(row.ports),
         "labels": row.labels,
         "own": own_container.is_own(row.id, row.name),
+        "size": cli.container_size(*row.size) if row.size else "",
     }
     if columns:
         shown["cells"] = row_cells(shown, columns)
@@ -199,6 +208,7 @@ CELLS = {
     "names": lambda r: (
         f'<td data-col="names"><a href="{r["base"]}/containers/{e(r["name"])}/">{e(r["names"])}</a></td>'
     ),
+    "size": lambda r: f'<td class="mono" data-col="size">{e(r["size"])}</td>',
     "cpu": lambda r: f'<td class="mono usage" data-col="cpu">{"…" if r["state"] == "running" else ""}</td>',
     "mem": lambda r: f'<td class="mono usage" data-col="mem">{"…" if r["state"] == "running" else ""}</td>',
 }
@@ -216,6 +226,7 @@ SORT_KEYS: dict[str, Callable[[engine.ContainerRow], object]] = {
     "status": lambda r: (STATE_ORDER.get(r.state, 99), r.status),
     "ports": lambda r: cli.ports(r.ports),
     "names": lambda r: cli.names(r.names),
+    "size": lambda r: r.size or (0, 0),
 }
 PAGE_SIZES = ["25", "50", "100", "500", "all"]
 DEFAULT_PAGE_SIZE = "100"
@@ -275,8 +286,10 @@ def read_listing(q) -> Listing:
     )
 
 
-def listed_rows(request: HttpRequest, listing: Listing) -> list[engine.ContainerRow]:
-    """The engine's rows for the filters (and the `id=` rows only, if asked), sorted; one engine call."""
+def listed_rows(request: HttpRequest, listing: Listing, size: bool = False) -> list[engine.ContainerRow]:
+    """The engine's rows for the filters (and the `id=` rows only, if asked), sorted; one engine call.
+
+    `size` (or a sort by size) asks the engine for SIZE, as `docker ps -s`."""
     want = listing.want
     filters: dict = {k: want[k] for k in ("name", "status", "label") if want[k]}  # the engine names bad values
     if ID_PREFIX.fullmatch(want["name"]):
@@ -286,7 +299,9 @@ def listed_rows(request: HttpRequest, listing: Listing) -> list[engine.Container
     rows: list[engine.ContainerRow] = []
     try:
         # As the CLI: a status filter looks at every container, running or not.
-        rows = request.engine.list_containers(all=listing.show_all or "status" in filters, filters=filters)
+        rows = request.engine.list_containers(
+            all=listing.show_all or "status" in filters, filters=filters, size=size or listing.sort == "size"
+        )
     except engine.EngineUnavailable:
         raise
     except engine.EngineError as e:
@@ -407,8 +422,8 @@ def container_list(request: HttpRequest) -> HttpResponse:
     gone or no longer matches the filters is simply absent.
     """
     listing = read_listing(request.GET)
-    rows = listed_rows(request, listing)
     columns = chosen_columns(request.user)
+    rows = listed_rows(request, listing, size="size" in columns)
     now = time.time()
     host = port_links(request)
     if listing.ids and not listing.problems:
@@ -474,7 +489,7 @@ def _ps_command(show_all: bool, want: dict) -> str:
 @role_required("viewer")
 def save_columns(request: HttpRequest) -> HttpResponse:
     """The column chooser (`docker ps --format "table ..."`), remembered for this user."""
-    columns = [c for c in COLUMN_KEYS if c in request.POST.getlist("columns")] or list(COLUMN_KEYS)
+    columns = [c for c in COLUMN_KEYS if c in request.POST.getlist("columns")] or list(DEFAULT_COLUMNS)
     Preference.objects.update_or_create(user=request.user, key=PREFERENCE_KEY, defaults={"value": columns})
     audit.record(request, "preference.columns", params={"columns": columns}, result=cli.format_template(columns))
     messages.success(request, f'Columns saved: docker ps --format "{cli.format_template(columns)}"')
@@ -709,8 +724,8 @@ def container_remove(request: HttpRequest, ref: str) -> HttpResponse:
 # --- bulk actions ---
 
 BULK = {
-    "stop": ("operator", "Stop", "docker stop"),
-    "remove": ("admin", "Remove", "docker rm"),
+    "stop": ("operator", gettext_lazy("Stop"), "docker stop"),
+    "remove": ("admin", gettext_lazy("Remove"), "docker rm"),
 }
 STOPPED_STATES = ("exited", "created", "dead")
 
@@ -729,7 +744,7 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
     scope = {"stop-all": "running", "remove-stopped": "stopped"}.get(verb, "")
     verb = {"stop-all": "stop", "remove-stopped": "remove"}.get(verb, verb)
     if verb not in BULK:
-        messages.error(request, "Choose stop or remove for the selected containers.")
+        messages.error(request, _("Choose stop or remove for the selected containers."))
         return redirect(_next(request, host_url(request, "containers:list")))
     role, title, base = BULK[verb]
     if not has_role(request.user, role):
@@ -739,13 +754,39 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
         base = "docker rm -f"
     if request.POST.get("confirm") != "yes":
         return _bulk_confirm(request, verb, scope, title, base, force)
-    ids = request.POST.getlist("ids")
+    items = _bulk_items(request, verb, base, force)
+    language = translation.get_language()
+    act = _bulk_act(request.engine, verb, _timeout(request), force, language)
+    if "application/x-ndjson" in request.headers.get("Accept", ""):
+        return ndjson_response(request.engine, _bulk_events(items, act, verb, title, base, language))
+
+    # Without JavaScript (a plain form post): every item done, then the whole report at once.
+    # 2. the engine calls at once, a bounded number at a time (as `docker stop a b c` does)
+    todo = [item for item in items if item["entry"] is not None]
+    if todo:
+        with ThreadPoolExecutor(max_workers=min(len(todo), settings.BULK_CONCURRENCY)) as pool:
+            list(pool.map(act, todo))
+    # 3. in order: each outcome on record
+    for item in items:
+        _finish_item(item)
+    level, summary, command = _bulk_summary(title, items, base)
+    messages.add_message(request, level, summary)
+    succeeded = [r for r in items if r["ok"]]
+    failed = [r for r in items if not r["ok"]]
+    return render(
+        request,
+        "containers/bulk_result.html",
+        {"results": items, "title": title, "command": command, "failed": failed, "succeeded": succeeded},
+    )
+
+
+def _bulk_items(request: HttpRequest, verb: str, base: str, force: bool) -> list[dict]:
+    """In the selection's order: who each posted ID is, the refusals (the panel's own container),
+    and each attempt on record (audit.begin) before any engine call."""
     rows = _engine_rows(request.engine)
-    timeout = _timeout(request)
-    # 1. in order: who each one is, refusals, and each attempt on record before any engine call
     items: list[dict] = []
     try:
-        for ref in ids:
+        for ref in request.POST.getlist("ids"):
             cid, name = _identify(rows, ref)
             item = {"name": name, "id": cid, "ok": False, "message": "", "command": f"{base} {name}", "entry": None}
             items.append(item)
@@ -767,46 +808,110 @@ def container_bulk(request: HttpRequest) -> HttpResponse:
             if item["entry"] is not None:
                 audit.finish(item["entry"], ok=False, result="not done: the audit log became unavailable")
         raise
+    return items
 
-    # 2. the engine calls at once, a bounded number at a time (as `docker stop a b c` does)
-    def act(item: dict) -> None:
-        try:
-            if verb == "stop":
-                request.engine.stop_container(item["id"], timeout)
-            else:
-                request.engine.remove_container(item["id"], force=force)
-            item["ok"], item["message"] = True, "done"
-        except engine.EngineError as e:  # engine down included: every item gets its line in the report
-            item["message"] = str(e)
-        except Exception as e:  # never leave an attempt open
-            item["message"] = f"failed: {type(e).__name__}: {e}"
 
-    todo = [item for item in items if item["entry"] is not None]
-    if todo:
-        with ThreadPoolExecutor(max_workers=min(len(todo), settings.BULK_CONCURRENCY)) as pool:
-            list(pool.map(act, todo))
+def _bulk_act(eng: engine.Engine, verb: str, timeout: int, force: bool, language: str) -> Callable[[dict], dict]:
+    """The engine call for one item (run in a worker thread): its outcome, in the page's language,
+    goes into the item."""
 
-    # 3. in order: each outcome on record
-    results = []
-    for item in items:
-        entry = item.pop("entry")
-        if entry is not None:
-            audit.finish(entry, ok=item["ok"], result=item["command"] if item["ok"] else item["message"])
-        results.append(item)
-    succeeded = [r for r in results if r["ok"]]
-    failed = [r for r in results if not r["ok"]]
-    command = f"{base} {' '.join(r['name'] for r in results)}"
+    def act(item: dict) -> dict:
+        with translation.override(language):
+            return _act_on(eng, item, verb, timeout, force)
+
+    return act
+
+
+def _act_on(eng: engine.Engine, item: dict, verb: str, timeout: int, force: bool) -> dict:
+    try:
+        if verb == "stop":
+            eng.stop_container(item["id"], timeout)
+        else:
+            eng.remove_container(item["id"], force=force)
+        item["ok"], item["message"] = True, _("done")
+    except engine.EngineError as e:  # engine down included: every item gets its line in the report
+        item["message"] = str(e)
+    except Exception as e:  # never leave an attempt open
+        item["message"] = f"failed: {type(e).__name__}: {e}"
+    return item
+
+
+def _finish_item(item: dict) -> None:
+    """The item's outcome on record (once: its entry is taken off the item)."""
+    entry = item.pop("entry", None)
+    if entry is not None:
+        audit.finish(entry, ok=item["ok"], result=item["command"] if item["ok"] else item["message"])
+
+
+def _bulk_summary(title: str, items: list[dict], base: str) -> tuple[int, str, str]:
+    """(message level, the summary line, the whole command) once every item is done."""
+    done = sum(1 for r in items if r["ok"])
+    failed = len(items) - done
+    command = f"{base} {' '.join(r['name'] for r in items)}"
+    numbers = {"title": title, "done": done, "total": len(items), "failed": failed, "command": command}
     if failed:
-        messages.warning(
-            request, f"{title}: {len(succeeded)} of {len(results)} done, {len(failed)} failed (see below). {command}"
+        return (
+            messages.WARNING,
+            _("%(title)s: %(done)d of %(total)d done, %(failed)d failed (see below). %(command)s") % numbers,
+            command,
         )
-    else:
-        messages.success(request, f"{title}: {len(succeeded)} of {len(results)} done. {command}")
-    return render(
-        request,
-        "containers/bulk_result.html",
-        {"results": results, "title": title, "command": command, "failed": failed, "succeeded": succeeded},
-    )
+    return messages.SUCCESS, _("%(title)s: %(done)d of %(total)d done. %(command)s") % numbers, command
+
+
+OUTCOMES = {"stop": gettext_lazy("stopped"), "remove": gettext_lazy("removed")}
+
+
+def _item_event(item: dict, verb: str, language: str) -> dict:
+    """One line of the streamed report: the container, stopped/removed or the error, the CLI's command."""
+    with translation.override(language):
+        outcome = str(OUTCOMES[verb]) if item["ok"] else _("error")
+    return {
+        "type": "item",
+        "id": item["id"],
+        "name": item["name"],
+        "ok": item["ok"],
+        "outcome": outcome,
+        "message": "" if item["ok"] else item["message"],
+        "command": item["command"],
+    }
+
+
+async def _bulk_events(items: list[dict], act: Callable[[dict], dict], verb: str, title: str, base: str, language: str):
+    """The bulk action as NDJSON: a line per item as it finishes (refusals first), then the summary.
+
+    Each outcome is on record as it comes. Should the page go away mid-way, the calls still running
+    finish in their threads and a thread of its own records them (see _finish_when_done)."""
+    todo = [item for item in items if item["entry"] is not None]
+    yield {"type": "start", "command": f"{base} {' '.join(r['name'] for r in items)}", "total": len(items)}
+    for item in items:
+        if item["entry"] is None:
+            yield _item_event(item, verb, language)
+    pool = ThreadPoolExecutor(max_workers=max(1, min(len(todo), settings.BULK_CONCURRENCY)))
+    running = [pool.submit(act, item) for item in todo]
+    try:
+        for finished in asyncio.as_completed([asyncio.wrap_future(f) for f in running]):
+            item = await finished
+            await sync_to_async(_finish_item)(item)
+            yield _item_event(item, verb, language)
+    finally:
+        pool.shutdown(wait=False)
+        if any(item.get("entry") is not None for item in todo):
+            threading.Thread(target=_finish_when_done, args=(running, todo), daemon=True).start()
+    with translation.override(language):
+        level, summary, _command = _bulk_summary(title, items, base)
+    yield {"type": "done", "ok": level == messages.SUCCESS, "message": summary}
+
+
+def _finish_when_done(running: list, items: list[dict]) -> None:
+    """A stream left before its end: the outcomes still open are recorded as their calls end."""
+    from django.db import connection
+
+    wait(running)
+    try:
+        for item in items:
+            _finish_item(item)
+    finally:
+        connection.close()  # this thread's own connection
 
 
 def _engine_rows(eng: engine.Engine) -> list[dict]:
@@ -849,11 +954,11 @@ def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base:
         cli_form = f"{base} {' '.join(r.name for r in chosen)}"
     elif scope == "running":
         chosen = [r for r in rows if r.state in ("running", "paused", "restarting")]
-        heading = "Stop all running containers"
+        heading = _("Stop all running containers")
         cli_form = "docker stop $(docker ps -q)"
     elif scope == "stopped":
         chosen = [r for r in rows if r.state in STOPPED_STATES]
-        heading = "Remove all stopped containers"
+        heading = _("Remove all stopped containers")
         cli_form = "docker rm $(docker ps -a -q --filter status=exited --filter status=created --filter status=dead)"
     else:
         chosen = []
@@ -870,7 +975,11 @@ def _bulk_confirm(request: HttpRequest, verb: str, scope: str, title: str, base:
     own = [r for r in chosen if own_container.is_own(r.id, r.name)]
     chosen = [r for r in chosen if r not in own]
     if not scope:
-        heading = f"{title} {len(chosen)} selected container{'s' if len(chosen) != 1 else ''}"
+        if verb == "stop":
+            heading = ngettext("Stop %(n)d selected container", "Stop %(n)d selected containers", len(chosen))
+        else:
+            heading = ngettext("Remove %(n)d selected container", "Remove %(n)d selected containers", len(chosen))
+        heading %= {"n": len(chosen)}
         cli_form = f"{base} {' '.join(r.name for r in chosen)}"
     now = time.time()
     return render(

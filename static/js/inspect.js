@@ -86,13 +86,13 @@
     const input = document.createElement("input");
     input.type = "search";
     input.className = "text";
-    input.placeholder = "Search keys and values";
-    input.setAttribute("aria-label", "Search the inspect output");
+    input.placeholder = gettext("Search keys and values");
+    input.setAttribute("aria-label", gettext("Search the inspect output"));
     const count = document.createElement("span");
     count.className = "muted jt-count";
     input.addEventListener("input", () => {
       const hits = search(tree, input.value);
-      count.textContent = input.value.trim() ? `${hits} match${hits === 1 ? "" : "es"}` : "";
+      count.textContent = input.value.trim() ? interpolate(ngettext("%s match", "%s matches", hits), [hits]) : "";
     });
     bar.append(input, count);
     pre.hidden = true;

@@ -177,7 +177,7 @@
       return; // the socket's reconnect refreshes the page
     }
     if (response.status === 503) {
-      banner("The Docker engine is down: the page could not be refreshed. This clears by itself when it returns.");
+      banner(gettext("The Docker engine is down: the page could not be refreshed. This clears by itself when it returns."));
       return;
     }
     if (!response.ok) return;

@@ -90,11 +90,13 @@
           row,
           "—",
           "—",
-          `Not sampled: more containers are on screen than the panel samples at once (${data.max_streams}, ` +
-            "DOCKERPANEL_STATS_MAX_STREAMS). Scroll or filter the list to see this one's numbers.",
+          interpolate(
+            gettext("Not sampled: more containers are on screen than the panel samples at once (%s, DOCKERPANEL_STATS_MAX_STREAMS). Scroll or filter the list to see this one's numbers."),
+            [data.max_streams],
+          ),
         );
-      else if (data.error) show(row, "—", "—", `No numbers: ${data.error}`);
-      else if (pending.has(key)) show(row, "…", "…", "Waiting for the engine's first sample");
+      else if (data.error) show(row, "—", "—", interpolate(gettext("No numbers: %s"), [data.error]));
+      else if (pending.has(key)) show(row, "…", "…", gettext("Waiting for the engine's first sample"));
       else show(row, "", "", ""); // not running: nothing to show
     }
   }
