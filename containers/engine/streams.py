@@ -79,7 +79,29 @@ def _body_blocks(response):
     if not getattr(message, "chunked", False) or message.chunk_left is not None:
         yield from _raw_blocks(response)
         return
-    yield from _dechunked(message.fp.read1)
+    read1 = getattr(message.fp, "read1", None)
+    if read1 is None:  # over SSH: paramiko's file has no read1(), and its read(n) waits for all n bytes
+        yield from _chunks_by_line(message.fp)
+        return
+    yield from _dechunked(read1)
+
+
+def _chunks_by_line(fp):
+    """A chunked body's data, a chunk at a time, from a file with readline() and read(n) only."""
+    while True:
+        line = fp.readline(_MAX_CHUNK_LINE)
+        if not line.strip():
+            # the connection ended without the last (empty) chunk: the engine went away
+            raise http.client.IncompleteRead(b"", None)
+        size = int(line.split(b";", 1)[0], 16)
+        if size == 0:
+            return
+        data = fp.read(size)
+        fp.read(2)  # the CRLF after each chunk
+        if data:
+            yield data
+        if len(data) < size:
+            raise http.client.IncompleteRead(data, size - len(data))
 
 
 def _dechunked(read: Callable[[int], bytes]):
