@@ -134,6 +134,7 @@ class EventsConsumer(PanelConsumer):
 
     async def start(self) -> None:
         self.pending: dict[str, set[str]] = {}  # container ID -> actions heard in this burst
+        self.rechecks: dict[str, int] = {}  # container ID -> times asked again after its "die"
         self.burst = 0
         self.profile: tuple[list[str], bool] | None = None
         self.language = _language_of(self.scope, self.engine)  # the toasts' language, as the page's
@@ -220,13 +221,18 @@ class EventsConsumer(PanelConsumer):
                 update = watch.update(heard, rows)
                 if update["rows"]:
                     await self.send(text_data=json.dumps(update))
-                # The engine sends "die" just before it records the container as stopped: a row
-                # still running after it is asked for once more (shared again: a new burst).
-                stale = [i for i, acts in heard.items() if "die" in acts and "again" not in acts and i in rows]
-                for i in stale:
-                    if rows[i].state == "running":
-                        self.pending.setdefault(i, set()).add("again")
-                        self.burst = max(self.burst, burst + 1)
+                # The engine sends "die" just before it records the container as stopped (a busy
+                # engine, a good while before): a row still running after it is asked for again,
+                # every burst, up to RECHECKS times (shared again: a new burst each time).
+                for i, acts in heard.items():
+                    if "die" in acts and i in rows and rows[i].state == "running":
+                        tries = self.rechecks.get(i, 0)
+                        if tries < live_rows.RECHECKS:
+                            self.rechecks[i] = tries + 1
+                            self.pending.setdefault(i, set()).update({"die", "again"})
+                            self.burst = max(self.burst, burst + 1)
+                    else:
+                        self.rechecks.pop(i, None)
         finally:
             self.flusher = None
 

@@ -36,6 +36,8 @@ from containers.views.containers import (
 log = logging.getLogger(__name__)
 
 BURST_SECONDS = 0.1  # events within this of the first one become one update
+# Times a container still running after its "die" event is asked for again (one burst apart).
+RECHECKS = 50
 MAX_IDS = MAX_ROW_IDS  # more containers in one burst: the page refreshes its list instead
 MAX_MESSAGE = 4096  # a watch message is small: a longer one is ignored
 MAX_QUERY = 2000

@@ -9,6 +9,7 @@ marked `unit` can never talk to a Docker engine by accident. Install it as a hos
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from contextlib import contextmanager
 
@@ -54,6 +55,10 @@ class FakeEngine(Engine):
 
     # --- the engine's answers ---
 
+    def events(self, since: str | None = None) -> FakeEventStream:
+        """No events of its own (tests publish what they need): a stream that waits until closed."""
+        return FakeEventStream()
+
     def info(self) -> EngineInfo:
         running = sum(1 for c in self.containers.values() if c["state"] == "running")
         return EngineInfo("27.0.0-fake", "1.47", "Fake Linux", len(self.containers), running, 1)
@@ -76,7 +81,7 @@ class FakeEngine(Engine):
             labels={},
         )
 
-    def list_containers(self, all: bool = False, filters: dict | None = None) -> list[ContainerRow]:
+    def list_containers(self, all: bool = False, filters: dict | None = None, size: bool = False) -> list[ContainerRow]:
         filters = filters or {}
         rows = []
         for c in self.containers.values():
@@ -161,6 +166,18 @@ class FakeEngine(Engine):
     def remove_container(self, container_id: str, force: bool = False) -> None:
         self._set("rm", container_id)
         del self.containers[container_id]
+
+
+class FakeEventStream:
+    def __init__(self):
+        self._closed = threading.Event()
+
+    def __iter__(self):
+        self._closed.wait()
+        return iter(())
+
+    def close(self) -> None:
+        self._closed.set()
 
 
 @contextmanager

@@ -70,3 +70,43 @@ def test_a_container_page_on_a_fake_host(viewer_client, fake):
     html = viewer_client.get("/hosts/fake/containers/web/").content.decode()
     assert "web" in html
     assert 'hx-get="/hosts/fake/containers/' in html
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_row_still_running_after_its_die_event_is_asked_for_until_it_has_stopped(fake):
+    """A busy engine records a container as stopped a while after its "die" event: the page's row
+    is fetched again until it shows the stop, not left running."""
+    import asyncio
+    import json
+    import time
+
+    from channels.layers import get_channel_layer
+
+    from containers import events
+    from tests.websockets import communicator, session_cookie_for
+
+    web = fake.add("web")
+    ws = communicator("/ws/hosts/fake/events/", await session_cookie_for("viewer", "viewer"))
+    assert (await ws.connect())[0]
+    try:
+        await ws.send_json_to({"watch": "containers", "query": "all=1"})
+        while json.loads(await ws.receive_from(timeout=10)).get("kind") != "watching":
+            pass
+        event = {"kind": "engine", "type": "container", "action": "die", "id": web, "time_nano": time.time_ns()}
+        await get_channel_layer().group_send(events.events_group("fake"), {"type": "engine.event", "event": event})
+        rows_seen = 0
+        deadline = time.monotonic() + 30
+        while True:
+            message = json.loads(await ws.receive_from(timeout=max(deadline - time.monotonic(), 0.1)))
+            if message.get("kind") != "rows" or web not in message["rows"]:
+                continue
+            rows_seen += 1
+            if rows_seen == 3:  # the engine catches up only now
+                fake.containers[web]["state"] = "exited"
+            if "Exited" in (message["rows"][web] or ""):
+                break
+        assert rows_seen > 3
+    finally:
+        await ws.disconnect()
+        await events.stop_listener()
+        await asyncio.sleep(0)
