@@ -62,8 +62,8 @@ def test_it_lists_a_started_container_and_stops_it_from_the_page(page, panel, ma
     page.click("button[value=stop]")
     page.wait_for_selector("text=Exactly these 1 container will be stopped")
     page.click("button.primary:has-text('Stop 1 container')")
-    page.wait_for_selector("table.report")
-    assert page.locator(f'tr.ok[data-id="{c.id}"]').is_visible()
+    # the report streams in: each container's row comes as it finishes
+    page.wait_for_selector(f'table.report tr.ok[data-id="{c.id}"]', timeout=60_000)
     assert dk.api.inspect_container(c.id)["State"]["Status"] == "exited"
     page.goto(f"{panel.url}/containers/?all=1&name={c.name}")
     status = page.locator(f'tr[data-name="{c.name}"] td[data-col="status"]').inner_text()
