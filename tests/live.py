@@ -23,6 +23,10 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Links to a port published on 127.0.0.1 name "localhost" (the panel's loopback twin). Chromium
+    # tries ::1 first, where another test's container may publish the same port number on [::]
+    # (the engine allocates ports per address): its request then reaches that container instead.
+    "--host-resolver-rules=MAP localhost 127.0.0.1",
 ]
 
 
