@@ -169,6 +169,10 @@ def test_it_refuses_get(admin_client):
     assert admin_client.get("/containers/bulk/").status_code == 405
 
 
+# Transactional: closing the streamed response ends the "request" (request_finished), whose
+# close_old_connections closes this thread's connection, which a test transaction would still need
+# on PostgreSQL (make pgtest; SQLite's in-memory test database is never closed).
+@pytest.mark.django_db(transaction=True)
 def test_it_streams_each_outcome_as_it_finishes(operator_client, make_container, dk):
     """With Accept: application/x-ndjson (static/js/bulk.js) the report comes a line per container
     in the order they finish: one that stops at once (its shell traps SIGTERM) is reported while
