@@ -55,11 +55,9 @@ def host_of(request) -> str:
     if request is None:
         return ""
     if hasattr(request, "META"):
-        from containers.links import HOST_NAMESPACES
+        from containers.links import on_host_page
 
-        engine, match = getattr(request, "engine", None), getattr(request, "resolver_match", None)
-        on_host_page = match is not None and set(match.namespaces) & set(HOST_NAMESPACES)
-        return engine.name if engine is not None and on_host_page else ""
+        return request.engine.name if on_host_page(request) else ""
     kwargs = (request.get("url_route") or {}).get("kwargs") or {} if isinstance(request, dict) else {}
     if "host" in kwargs:
         return str(kwargs["host"])
@@ -70,8 +68,8 @@ def host_of(request) -> str:
     return ""
 
 
-def _entry(request, action: str, user, **fields) -> AuditEntry:
-    fields.setdefault("host", host_of(request)[:63])
+def _entry(request, action: str, user, host: str = "", **fields) -> AuditEntry:
+    fields["host"] = (host or host_of(request))[:63]
     if user is None and request is not None:
         user = request.user if hasattr(request, "user") else request.get("user")
     authenticated = user is not None and getattr(user, "is_authenticated", False)
@@ -115,17 +113,16 @@ def record(
     authenticated = user is not None and getattr(user, "is_authenticated", False)
     if (not authenticated or action in REFUSALS) and flooding(client_ip(request)):
         return None
-    fields = {"host": host[:63]} if host else {}  # else the request's (host_of)
     return _entry(
         request,
         action,
         user,
+        host,
         target_id=target_id,
         target_name=target_name,
         params=params,
         ok=ok,
         result=result,
-        **fields,
     )
 
 
@@ -134,12 +131,11 @@ def begin(
 ) -> AuditEntry:
     """Write an attempt "in progress" before acting; raises AuditUnavailable (then do nothing).
     `host`: the Docker host acted on, when the request's own (host_of) is not it (the /hosts/ pages)."""
-    fields = {"host": host[:63]} if host else {}
     return _entry(
         request,
         action,
         user,
-        **fields,
+        host,
         target_id=target_id,
         target_name=target_name,
         params=params,

@@ -1,4 +1,4 @@
-from containers.links import HOST_NAMESPACES, switch_page_of, ws_base
+from containers.links import on_host_page, switch_page_of, ws_base
 from containers.roles import has_role, role_of
 from containers.views.preferences import theme_of
 
@@ -8,7 +8,7 @@ def panel(request):
     user = getattr(request, "user", None)
     engine = getattr(request, "engine", None)
     match = getattr(request, "resolver_match", None)
-    host_page = bool(engine and match and set(match.namespaces) & set(HOST_NAMESPACES))
+    host_page = on_host_page(request)
     return {
         # a page about one host's containers, images or demo: its title and top bar name the host
         "host_page": host_page,

@@ -28,6 +28,12 @@ def host_reverse(request: HttpRequest | None, viewname: str, args=None, kwargs=N
     return reverse(viewname, args=args, kwargs=kwargs)
 
 
+def on_host_page(request: HttpRequest | None) -> bool:
+    """Whether the request is for a page of one host (its containers, images or demo)."""
+    match = getattr(request, "resolver_match", None)
+    return bool(getattr(request, "engine", None) and match and set(match.namespaces) & set(HOST_NAMESPACES))
+
+
 def ws_base(request: HttpRequest | None) -> str:
     """Where the websockets of the request's host live: /ws/hosts/<name> on a host page, else /ws."""
     host = getattr(request, "host_name", None)

@@ -78,8 +78,7 @@ class Connection:
             return self.public_address
         if self.is_local:
             return ""
-        host = urlsplit(self.address).hostname or ""
-        return host
+        return urlsplit(self.address).hostname or ""
 
     def client(self, long: bool = False) -> docker.DockerClient:
         """A client for this engine, made on first use with API version negotiation.

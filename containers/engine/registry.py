@@ -96,8 +96,6 @@ def _engine_of_host(name: str) -> Engine:
 
     try:
         host = _from_database(read)
-    except UnknownHost:
-        raise
     except Exception:
         if name != LOCAL:
             raise
